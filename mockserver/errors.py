@@ -1,0 +1,31 @@
+"""Errors raised by Record360's side of the webhook (auth, delivery, server).
+
+Every error the package raises on purpose derives from one root, so the CLI can turn it into a
+single line and exit code 2 without a traceback::
+
+    R360Error
+    ├── UsageError        a bad flag, SPEC string, URL, file or config value (the user can fix it)
+    │   └── AuthSpecError a bad ``--auth`` SPEC; names the part that is wrong
+    └── DeliveryError     the sender itself could not run a delivery (not a consumer failure)
+
+A consumer answering 500 is *not* an error: it is an attempt outcome recorded on the delivery.
+Messages are one line, name the offending value (with secrets already redacted) and the fix.
+"""
+
+from __future__ import annotations
+
+
+class R360Error(Exception):
+    """Root of the errors this package raises on purpose."""
+
+
+class UsageError(R360Error, ValueError):
+    """Bad input from the user: flag, SPEC string, URL, file or config value."""
+
+
+class AuthSpecError(UsageError):
+    """A malformed auth SPEC; the message names the part that is wrong and shows the forms."""
+
+
+class DeliveryError(R360Error):
+    """The sender could not run a delivery at all (as opposed to the consumer failing it)."""

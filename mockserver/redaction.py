@@ -1,0 +1,93 @@
+"""Secrets never leave the process: one place that replaces them at every output boundary.
+
+Record360 delivers with customer-chosen static credentials (Basic, Bearer, JWT, API keys). Logs,
+reports, JUnit XML, curl lines and exception messages all pass through this module so that a
+password or token is replaced by :data:`PLACEHOLDER` wherever it would otherwise be printed.
+
+Two mechanisms, used together:
+
+* header-level: values of headers known to carry credentials (``Authorization``, the configured
+  API-key header, anything the caller marks as secret) are replaced whole;
+* value-level: a :class:`Redactor` remembers the literal secret strings it was given (a password,
+  a token, a JWT secret, the encoded Basic credentials, every minted JWT) and scrubs them from any
+  text, so a secret echoed in a consumer's response body or an error message is caught too.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+
+PLACEHOLDER = "[REDACTED]"
+
+#: Header names that carry credentials in every scheme Record360 can configure (lower case).
+SENSITIVE_HEADERS: frozenset[str] = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "api-key",
+        "api-key-secret",
+        "x-auth-token",
+    }
+)
+
+# Secrets shorter than this are not scrubbed from free text: replacing "a" everywhere would wreck
+# the output while hiding nothing. Header-level redaction still hides them.
+_MIN_SCRUB_LENGTH = 4
+
+
+class Redactor:
+    """Replaces known secret values and sensitive headers with :data:`PLACEHOLDER`.
+
+    Thread-safe: the sender registers each freshly minted JWT from worker threads.
+    """
+
+    def __init__(
+        self,
+        secrets: Iterable[str] = (),
+        *,
+        sensitive_headers: Iterable[str] = (),
+    ) -> None:
+        self._lock = threading.Lock()
+        self._secrets: set[str] = set()
+        self._headers = set(SENSITIVE_HEADERS) | {h.lower() for h in sensitive_headers}
+        for secret in secrets:
+            self.add_secret(secret)
+
+    def add_secret(self, secret: str) -> None:
+        """Remember a literal secret so :meth:`text` scrubs it from any output."""
+        if secret and len(secret) >= _MIN_SCRUB_LENGTH:
+            with self._lock:
+                self._secrets.add(secret)
+
+    def add_sensitive_header(self, name: str) -> None:
+        """Mark a header (for example a custom API-key header) as credential-bearing."""
+        with self._lock:
+            self._headers.add(name.lower())
+
+    def is_sensitive_header(self, name: str) -> bool:
+        return name.lower() in self._headers
+
+    def text(self, value: str) -> str:
+        """Return ``value`` with every remembered secret replaced, longest first."""
+        with self._lock:
+            secrets = sorted(self._secrets, key=len, reverse=True)
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, PLACEHOLDER)
+        return value
+
+    def headers(self, headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
+        """Return a copy of ``headers`` safe to print: sensitive ones whole, others scrubbed."""
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        safe: dict[str, str] = {}
+        for name, value in items:
+            safe[name] = PLACEHOLDER if self.is_sensitive_header(name) else self.text(value)
+        return safe
+
+
+#: A redactor that knows no secrets: still hides the standard credential headers.
+DEFAULT = Redactor()
