@@ -181,18 +181,24 @@ def event_of(payload: JSON) -> str | None:
 
 
 def envelope_of(payload: Mapping[str, Any]) -> EventSpec | None:
-    """The envelope to judge a body by: by ``event`` value first, then by resource key.
+    """The envelope to judge a body by, or ``None`` for a body of an unknown resource.
 
-    Choosing by the ``event`` value first gives "missing transaction" rather than "unknown event"
-    for ``{"event": "create"}``; falling back to the resource key lets a body with a bad or
-    missing ``event`` still have its resource checked field by field.
+    An exact match (event value and resource key) wins; then a known resource key, so a body with
+    a new or missing ``event`` still has its resource checked field by field; then the ``event``
+    value alone, but only for a body with nothing else in it (``{"event": "create"}`` is a
+    transaction missing its ``transaction``, ``{"event": "completed", "work_order": {}}`` is a
+    new resource, which Record360 may add).
     """
-    for spec in known_events():
-        if payload.get("event") == spec.event:
-            return spec
+    exact = event_of(payload)
+    if exact is not None:
+        return spec_for(exact)
     for spec in known_events():
         if spec.resource in payload:
             return spec
+    if set(payload) <= {"event"}:
+        for spec in known_events():
+            if payload.get("event") == spec.event:
+                return spec
     return None
 
 

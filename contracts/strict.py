@@ -14,24 +14,12 @@ same open schemas instead of keeping a closed second copy that would drift:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-from referencing._core import Resolver
 
 from contracts import schemas
 from contracts.schemas import JSON
+from contracts.walk import iter_nodes
 
 __all__ = ["undocumented"]
-
-_JSON_TYPES = {
-    "object": lambda v: isinstance(v, Mapping),
-    "array": lambda v: isinstance(v, list),
-    "string": lambda v: isinstance(v, str),
-    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "boolean": lambda v: isinstance(v, bool),
-    "null": lambda v: v is None,
-}
 
 
 def undocumented(payload: JSON, *, event: str | None = None) -> list[str]:
@@ -43,77 +31,9 @@ def undocumented(payload: JSON, *, event: str | None = None) -> list[str]:
     """
     if not isinstance(payload, Mapping):
         return []
-    name = event or schemas.event_of(payload)
-    if name is None:
-        name = next(
-            (s.name for s in schemas.known_events() if s.resource in payload),
-            schemas.known_events()[0].name,
-        )
-    schema = schemas.load_schema(name)
-    resolver = schemas.registry().resolver(base_uri=schema["$id"])
-    found: list[str] = []
-    _walk(payload, schema, resolver, [], found)
-    return found
-
-
-def _walk(
-    value: JSON,
-    schema: Mapping[str, Any],
-    resolver: Resolver[Any],
-    path: list[str | int],
-    found: list[str],
-) -> None:
-    schema, resolver = _resolve(schema, resolver)
-    branches = schema.get("anyOf") or schema.get("oneOf")
-    if branches:
-        for branch in branches:
-            branch, branch_resolver = _resolve(branch, resolver)
-            if _accepts_type(branch, value):
-                _walk(value, branch, branch_resolver, path, found)
-                return
-        return
-    if isinstance(value, Mapping):
-        _walk_object(value, schema, resolver, path, found)
-    elif isinstance(value, list):
-        prefix = schema.get("prefixItems", [])
-        items = schema.get("items")
-        for index, item in enumerate(value):
-            sub = prefix[index] if index < len(prefix) else items
-            if isinstance(sub, Mapping):
-                _walk(item, sub, resolver, [*path, index], found)
-
-
-def _walk_object(
-    value: Mapping[str, JSON],
-    schema: Mapping[str, Any],
-    resolver: Resolver[Any],
-    path: list[str | int],
-    found: list[str],
-) -> None:
-    properties = schema.get("properties")
-    additional = schema.get("additionalProperties")
-    for key, item in value.items():
-        if properties is not None and key in properties:
-            _walk(item, properties[key], resolver, [*path, key], found)
-        elif isinstance(additional, Mapping):
-            _walk(item, additional, resolver, [*path, key], found)
-        elif additional is None and properties is not None:
-            found.append(schemas.format_path([*path, key]))
-
-
-def _resolve(
-    schema: Mapping[str, Any], resolver: Resolver[Any]
-) -> tuple[Mapping[str, Any], Resolver[Any]]:
-    """Follow ``$ref`` chains, keeping the resolver based where the target lives."""
-    while "$ref" in schema:
-        resolved = resolver.lookup(schema["$ref"])
-        schema, resolver = resolved.contents, resolved.resolver
-    return schema, resolver
-
-
-def _accepts_type(schema: Mapping[str, Any], value: JSON) -> bool:
-    declared = schema.get("type")
-    if declared is None:
-        return True
-    names = [declared] if isinstance(declared, str) else declared
-    return any(_JSON_TYPES[name](value) for name in names)
+    if event is None:
+        spec = schemas.envelope_of(payload)
+        event = spec.name if spec else schemas.known_events()[0].name
+    return [
+        schemas.format_path(n.path) for n in iter_nodes(payload, event=event) if n.schema is None
+    ]

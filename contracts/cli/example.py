@@ -1,22 +1,58 @@
-"""``r360-webhooks example EVENT``: print a body of an event (the documented example for now)."""
+"""``r360-webhooks example EVENT``: print a generated (or evolved) body, reproducible by seed."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
+import sys
 from typing import Any
 
-from contracts import schemas
+from contracts import evolution, schemas
+from contracts.bulk import sample_body
+from contracts.errors import UsageError
 
-HELP = "print an example body of an event"
+HELP = "print a generated body of an event; --evolved applies compatible changes"
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("example", help=HELP, description=HELP + ".")
-    parser.add_argument("event", metavar="EVENT", help="transaction.create or task.completed")
+    events = [spec.name for spec in schemas.known_events()]
+    parser = subparsers.add_parser(
+        "example",
+        help=HELP,
+        description=HELP + ". The body goes to stdout; the seed and the changes applied go to "
+        "stderr. The same seed prints the same body.",
+    )
+    parser.add_argument("event", metavar="EVENT", help=f"{', '.join(events)} or any")
+    parser.add_argument("--seed", type=int, help="seed for a reproducible body (default: random)")
+    parser.add_argument(
+        "--evolved", action="store_true", help="apply one to three compatible changes"
+    )
+    parser.add_argument(
+        "--change",
+        action="append",
+        metavar="NAME",
+        help=f"apply exactly this change (repeatable): {', '.join(evolution.catalogue())}",
+    )
+    parser.add_argument(
+        "--documented",
+        action="store_true",
+        help="print the bundled documented example instead of generating one",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    print(json.dumps(schemas.example(args.event), indent=2, ensure_ascii=False))
+    event = None if args.event == "any" else schemas.spec_for(args.event).name
+    if args.documented:
+        if event is None:
+            raise UsageError("--documented needs an event name, not 'any'")
+        sys.stdout.write(schemas.example_bytes(event).decode("utf-8") + "\n")
+        return 0
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
+    sample = sample_body(event, seed=seed, evolved=args.evolved, changes=args.change)
+    print(f"seed: {seed} (same body: --seed {seed})", file=sys.stderr)
+    for change in sample.changes:
+        print(f"change: {change}", file=sys.stderr)
+    print(json.dumps(sample.payload, indent=2, ensure_ascii=False))
     return 0
