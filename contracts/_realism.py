@@ -62,8 +62,9 @@ def record_id(c: Chooser) -> str:
 
 def timestamp(c: Chooser) -> str:
     """UTC with milliseconds and ``Z``: ``2024-01-16T10:00:13.716Z``."""
-    moment = _EPOCH + timedelta(seconds=c.integer(0, _SPAN_SECONDS))
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{c.integer(0, 999):03d}Z"
+    millis = c.integer(0, _SPAN_SECONDS * 1000)  # one draw: timestamps are in every object
+    moment = _EPOCH + timedelta(milliseconds=millis)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"
 
 
 def geo_coord(c: Chooser) -> list[float]:
@@ -71,10 +72,13 @@ def geo_coord(c: Chooser) -> list[float]:
     return [round(c.real(-180.0, 180.0), 6), round(c.real(-90.0, 90.0), 6)]
 
 
+_LOCAL_PARTS = tuple(
+    f"{first}.{last}".lower().replace("'", "") for last in LAST_NAMES for first in FIRST_NAMES
+)
+
+
 def email(c: Chooser) -> str:
-    first, last = c.choice(FIRST_NAMES), c.choice(LAST_NAMES)
-    local = f"{first}.{last}".lower().replace("'", "").replace(" ", "")
-    return f"{local}{c.integer(0, 99) or ''}@{c.choice(DOMAINS)}"
+    return f"{c.choice(_LOCAL_PARTS)}{c.integer(0, 99) or ''}@{c.choice(DOMAINS)}"
 
 
 def full_name(c: Chooser) -> str:

@@ -1,0 +1,42 @@
+"""``make bench``: run every benchmark, print one table of ratios, write bench/results.json."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import generate  # noqa: E402
+from bench.common import Row  # noqa: E402
+
+BENCHMARKS = (generate,)
+
+
+def print_table(rows: list[Row]) -> None:
+    print(f"{'benchmark':<34} {'ours':>12} {'peer':>12}  {'ratio':>7}  target   peer")
+    for row in rows:
+        print(
+            f"{row.name:<34} {row.ours:>12,.0f} {row.peer:>12,.0f}  {row.ratio:>6.2f}x  "
+            f"{row.target:<8} {row.peer_name} ({row.unit})"
+        )
+
+
+def main() -> int:
+    rows = [row for bench in BENCHMARKS for row in bench.run()]
+    print(
+        f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}"
+    )
+    print_table(rows)
+    out = Path(__file__).with_name("results.json")
+    out.write_text(
+        json.dumps({"machine": platform.platform(), "rows": [r.to_json() for r in rows]}, indent=2)
+    )
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
