@@ -9,8 +9,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import generate  # noqa: E402
-from bench.common import Row  # noqa: E402
+from bench import generate
+from bench.common import Row
 
 BENCHMARKS = (generate,)
 
