@@ -1,0 +1,391 @@
+"""The mock Record360 sender: POST an event, retry as large senders do, record every attempt.
+
+Behaviour follows DESIGN.md "Delivery semantics" and the Standard Webhooks spec:
+
+* ``POST`` with ``Content-Type: application/json``; the payload is serialised once, so every
+  attempt sends identical bytes; credentials come from a :class:`HeaderSource` *per attempt*
+  (a JWT must be minted fresh, or a retry hours later would carry an expired token).
+* Any 2xx is success. Connection errors, timeouts, 5xx and 429 are retried on the
+  :class:`~mockserver.retry.RetryPolicy` schedule with jitter, honouring ``Retry-After`` on 429
+  and 503 (RFC 9110 §10.2.3, capped as Svix does). 410 Gone stops at once; 3xx is a failure and
+  is never followed; other statuses are not retried (the consumer answered on purpose).
+* Nothing is dropped: every delivery ends ``delivered`` or ``dead-lettered`` with a reason and all
+  its attempts. Consumer behaviour never raises; only bad configuration raises
+  :class:`~mockserver.errors.UsageError`.
+
+The sender talks to exactly one seam, an :class:`httpx.Client` (STYLE.md §11): pass one, or a
+transport (``httpx.WSGITransport``, ``httpx.MockTransport``), or nothing for the real network.
+Time comes from an injected :class:`~mockserver.clock.Clock`, randomness from an injected
+:class:`random.Random`, so a 75-hour schedule runs in milliseconds in a test.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import math
+import os
+import random
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from types import TracebackType
+from typing import Any, Protocol
+
+import httpx
+
+from mockserver.bulk import run_bulk
+from mockserver.clock import Clock, FakeClock, SystemClock
+from mockserver.delivery_log import DeliveryLog, read_log
+from mockserver.errors import DeliveryError, UsageError
+from mockserver.exchange import exchange
+from mockserver.pacing import TokenBucket
+from mockserver.records import Attempt, Delivery, Reason, encode_payload
+from mockserver.redaction import Redactor
+from mockserver.retry import (
+    PRESETS,
+    RETRY_AFTER_STATUSES,
+    RetryPolicy,
+    Verdict,
+    next_delay,
+    parse_retry,
+)
+from mockserver.summary import Summary
+from mockserver.tls import InsecureTLSWarning, verify_setting
+
+__all__ = [
+    "PRESETS",
+    "Attempt",
+    "Clock",
+    "Delivery",
+    "DeliveryLog",
+    "FakeClock",
+    "HeaderSource",
+    "InsecureTLSWarning",
+    "RetryPolicy",
+    "Sender",
+    "Summary",
+    "SystemClock",
+    "parse_retry",
+    "read_log",
+]
+
+#: Per-attempt timeouts, in the 5-15 s band of Shopify (5 s), GitHub (10 s) and Svix (15 s).
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_READ_TIMEOUT = 10.0
+#: How much of each answer is kept; the rest is never read (a consumer may answer 10 MB).
+DEFAULT_BODY_LIMIT = 2048
+
+
+def _user_agent() -> str:
+    try:
+        version = importlib.metadata.version("r360-webhooks")
+    except importlib.metadata.PackageNotFoundError:
+        version = "0"
+    return f"r360-webhooks/{version}"
+
+
+USER_AGENT = _user_agent()
+
+
+class HeaderSource(Protocol):
+    """Credential headers for one attempt (``mockserver.auth`` provides these)."""
+
+    def headers(self) -> dict[str, str]: ...
+
+
+def _positive(name: str, value: float) -> float:
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{name} {value!r} must be a number of seconds > 0")
+    return float(value)
+
+
+def _check_url(url: str, redactor: Redactor) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise UsageError(
+            f"target URL {redactor.text(url)!r} is not an absolute http(s) URL; "
+            "write it with a scheme and host, e.g. https://consumer.example/webhooks"
+        )
+    return parsed
+
+
+class Sender:
+    """Delivers webhook events to one consumer URL.
+
+    :param url: the consumer endpoint (``http://`` or ``https://``).
+    :param client: an :class:`httpx.Client` to send with; the caller keeps ownership. Configure
+        TLS on it yourself (``ca_bundle``/``insecure`` are refused alongside it).
+    :param transport: a transport for the sender's own client (WSGI app, mock, real network).
+    :param auth: a :class:`HeaderSource`; called once per attempt.
+    :param headers: extra headers sent on every attempt.
+    :param retry: a :class:`RetryPolicy` or a ``--retry`` string (``standard``, ``custom:0,5``).
+    :param ca_bundle: PEM file of CA certificates to trust instead of the default store.
+    :param insecure: skip certificate verification (warns once).
+    :param clock: where time comes from (:class:`FakeClock` in tests).
+    :param rng: randomness for jitter (seed it in tests).
+    :param redactor: secrets to hide in records; the auth headers' values are added to it.
+    :param body_limit: bytes of each answer kept in :attr:`Attempt.body_excerpt`.
+    :param max_connections: connection pool size; :meth:`deliver_many` grows it to its
+        concurrency when the sender owns its client.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        auth: HeaderSource | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry: RetryPolicy | str = "standard",
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        ca_bundle: str | os.PathLike[str] | None = None,
+        insecure: bool = False,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        redactor: Redactor | None = None,
+        body_limit: int = DEFAULT_BODY_LIMIT,
+        max_connections: int = 10,
+    ) -> None:
+        self._redactor = redactor if redactor is not None else Redactor()
+        parsed = _check_url(url, self._redactor)
+        if parsed.password:
+            self._redactor.add_secret(parsed.password)
+        self._url = url
+        self._policy = parse_retry(retry) if isinstance(retry, str) else retry
+        self._timeout = httpx.Timeout(
+            connect=_positive("connect timeout", connect_timeout),
+            read=_positive("read timeout", read_timeout),
+            write=read_timeout,
+            pool=None,  # waiting for a pooled connection is the sender's business, not a failure
+        )
+        if body_limit < 0:
+            raise UsageError(f"body_limit {body_limit!r} must be a number of bytes >= 0")
+        if max_connections < 1:
+            raise UsageError(f"max_connections {max_connections!r} must be at least 1")
+        if client is not None and (transport is not None or ca_bundle is not None or insecure):
+            raise UsageError(
+                "a client was passed together with a transport, ca_bundle or insecure; "
+                "configure those on the client, or pass them without a client"
+            )
+        if transport is not None and (ca_bundle is not None or insecure):
+            raise UsageError(
+                "ca_bundle and insecure apply to the default network transport only; "
+                "configure TLS on the transport you pass"
+            )
+        self._body_limit = body_limit
+        self._auth = auth
+        self._headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            # We keep only an excerpt of the answer; a compressed one could expand without bound.
+            "Accept-Encoding": "identity",
+            **(headers or {}),
+        }
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._rng = rng if rng is not None else random.Random()
+        self._lock = threading.Lock()
+        self._owns_client = client is None
+        self._transport = transport
+        self._verify = verify_setting(ca_bundle, insecure) if client is None else True
+        self._connections = max_connections
+        self._retired: list[httpx.Client] = []
+        self._client = client if client is not None else self._new_client(max_connections)
+
+    def _new_client(self, connections: int) -> httpx.Client:
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        return httpx.Client(
+            transport=self._transport,
+            verify=self._verify,
+            timeout=self._timeout,
+            limits=limits,
+            follow_redirects=False,
+        )
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def policy(self) -> RetryPolicy:
+        return self._policy
+
+    @property
+    def redactor(self) -> Redactor:
+        return self._redactor
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    def close(self) -> None:
+        """Close the client if the sender created it."""
+        if self._owns_client:
+            with self._lock:
+                clients, self._retired = [*self._retired, self._client], []
+            for client in clients:
+                client.close()
+
+    def __enter__(self) -> Sender:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- one delivery ------------------------------------------------------------------------
+
+    def deliver(self, payload: Any, *, event: str, key: str | None = None) -> Delivery:
+        """Send one event, retrying on the policy's schedule (sleeping on the clock).
+
+        ``key`` becomes the delivery id (for a redelivery, pass the original id); otherwise a
+        fresh uuid4 hex. Returns the finished record, ``delivered`` or ``dead-lettered``.
+        """
+        try:
+            body = encode_payload(payload)
+        except (TypeError, ValueError) as exc:
+            message = f"payload for event {event!r} is not JSON-serialisable: {exc}"
+            raise UsageError(message) from exc
+        delivery = Delivery(
+            id=key or uuid.uuid4().hex,
+            event=event,
+            payload=payload,
+            url=self._redactor.text(self._url),
+            policy=self._policy.name,
+            body=body,
+        )
+        for number in range(1, self._policy.max_attempts + 1):
+            attempt, verdict = self._attempt(delivery, number)
+            delivery.attempts.append(attempt)
+            if verdict == "delivered":
+                delivery.status = "delivered"
+                return delivery
+            if verdict != "retry":
+                return self._dead_letter(delivery, verdict, _refusal(attempt, verdict))
+            if number == self._policy.max_attempts:
+                break
+            honoured = attempt.retry_after_s if attempt.status in RETRY_AFTER_STATUSES else None
+            attempt.delay_s = next_delay(self._policy, number, self._rng, honoured)
+            self._clock.sleep(attempt.delay_s)
+        last = delivery.attempts[-1]
+        count = len(delivery.attempts)
+        plural = "s" if count != 1 else ""
+        detail = (
+            f"{count} attempt{plural} failed, retry policy {self._policy.name!r} exhausted; "
+            f"last: {_describe(last)}"
+        )
+        return self._dead_letter(delivery, "exhausted", detail)
+
+    def _dead_letter(self, delivery: Delivery, reason: Reason, detail: str) -> Delivery:
+        delivery.status = "dead-lettered"
+        delivery.reason = reason
+        delivery.detail = self._redactor.text(detail)
+        return delivery
+
+    def _request_headers(self, delivery: Delivery) -> dict[str, str]:
+        headers = dict(self._headers)
+        if self._auth is not None:
+            try:
+                credentials = self._auth.headers()
+            except Exception as exc:
+                raise DeliveryError(
+                    f"delivery {delivery.id}: the auth header source failed: "
+                    f"{self._redactor.text(str(exc))}"
+                ) from exc
+            for name, value in credentials.items():
+                # Every credential value is a secret, also when a consumer echoes it back.
+                self._redactor.add_sensitive_header(name)
+                self._redactor.add_secret(value)
+                _scheme, _, token = value.partition(" ")
+                if token:
+                    self._redactor.add_secret(token)
+            headers.update(credentials)
+        return headers
+
+    def _attempt(self, delivery: Delivery, number: int) -> tuple[Attempt, Verdict]:
+        headers = self._request_headers(delivery)
+        client = self._client
+        if client.is_closed:
+            raise DeliveryError(f"delivery {delivery.id}: the sender's HTTP client is closed")
+        request = client.build_request(
+            "POST", self._url, content=delivery.body, headers=headers, timeout=self._timeout
+        )
+        return exchange(
+            client,
+            request,
+            number=number,
+            clock=self._clock,
+            redactor=self._redactor,
+            body_limit=self._body_limit,
+        )
+
+    # -- many deliveries ---------------------------------------------------------------------
+
+    def deliver_many(
+        self,
+        payloads: Iterable[tuple[str, Any]],
+        *,
+        concurrency: int,
+        rate: float | None = None,
+        burst: int = 1,
+        on_done: Callable[[Delivery], None] | None = None,
+        log: DeliveryLog | None = None,
+    ) -> Summary:
+        """Deliver ``(event, payload)`` pairs concurrently; memory stays flat.
+
+        ``concurrency`` worker threads share this sender's client (its pool is grown to match);
+        ``rate`` paces delivery *starts* per second on the clock (``burst`` back to back); the
+        input is consumed lazily; each finished delivery goes to ``log`` and ``on_done`` (called
+        from worker threads, one at a time) and is then dropped. Retries sleep in their worker,
+        so a long schedule holds a worker slot. Returns the :class:`Summary`.
+        """
+        if concurrency < 1:
+            raise UsageError(f"concurrency {concurrency!r} must be at least 1")
+        bucket = TokenBucket(rate, self._clock, burst=burst) if rate is not None else None
+        self._ensure_connections(concurrency)
+        return run_bulk(
+            self.deliver,
+            payloads,
+            concurrency=concurrency,
+            bucket=bucket,
+            clock=self._clock,
+            on_done=on_done,
+            log=log,
+        )
+
+    def _ensure_connections(self, concurrency: int) -> None:
+        """Size the pool of an owned client to the concurrency (one shared client, new pool).
+
+        The old client is retired, not closed, so a delivery running on it in another thread
+        finishes normally; :meth:`close` closes it with the rest.
+        """
+        with self._lock:
+            if self._owns_client and concurrency > self._connections:
+                self._retired.append(self._client)
+                self._client = self._new_client(concurrency)
+                self._connections = concurrency
+
+
+def _refusal(attempt: Attempt, verdict: Verdict) -> str:
+    status = attempt.status
+    if verdict == "gone":
+        return "410 Gone: the consumer asked to stop (Standard Webhooks: disable the endpoint)"
+    if verdict == "redirect":
+        location = attempt.response_headers.get("location")  # httpx lower-cases header names
+        where = f" to {location}" if location else ""
+        return f"status {status}{where}: redirects are not followed (3xx is a failure)"
+    return f"status {status}: not retried (only 5xx, 429 and network errors are)"
+
+
+def _describe(attempt: Attempt) -> str:
+    if attempt.status is not None:
+        return f"status {attempt.status}"
+    return f"{attempt.error_kind}: {attempt.error_message}"

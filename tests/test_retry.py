@@ -1,0 +1,190 @@
+"""Retry presets, ``--retry`` parsing, status rules and ``Retry-After`` (RFC 9110 §10.2.3)."""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+import itertools
+import random
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mockserver.errors import UsageError
+from mockserver.retry import (
+    PRESETS,
+    RetryPolicy,
+    classify_status,
+    next_delay,
+    parse_retry,
+    parse_retry_after,
+)
+
+NOW = 1_700_000_000.0
+HOUR = 3600.0
+
+
+@pytest.mark.parametrize(
+    ("name", "attempts", "window"),
+    [
+        ("standard", 10, 75 * HOUR + 35 * 60 + 5),
+        ("svix", 8, 27 * HOUR + 35 * 60 + 5),
+        ("shopify", 8, 254 * 60),
+        ("stripe-test", 4, 3.5 * HOUR),
+        ("none", 1, 0.0),
+    ],
+)
+def test_presets(name: str, attempts: int, window: float) -> None:
+    policy = parse_retry(name)
+
+    assert policy is PRESETS[name]
+    assert policy.name == name
+    assert policy.max_attempts == attempts
+    assert policy.window == window
+    assert policy.jitter == 0.1
+    assert policy.retry_after_cap == 2 * HOUR
+
+
+def test_shopify_preset_doubles_over_about_four_hours() -> None:
+    delays = PRESETS["shopify"].delays
+    assert all(b == 2 * a for a, b in itertools.pairwise(delays))
+    assert 3.5 * HOUR <= sum(delays) <= 4.5 * HOUR
+
+
+def test_policies_are_immutable() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        PRESETS["standard"].jitter = 0  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        PRESETS["bogus"] = PRESETS["none"]  # type: ignore[index]
+
+
+def test_preset_names_are_case_and_space_insensitive() -> None:
+    assert parse_retry("  Standard ") is PRESETS["standard"]
+
+
+def test_custom_delays_are_the_waits_before_attempts_2_to_n() -> None:
+    policy = parse_retry("custom:0, 5,30.5")
+
+    assert policy.delays == (0.0, 5.0, 30.5)
+    assert policy.max_attempts == 4
+    assert policy.name == "custom:0,5,30.5"
+
+
+def test_an_unknown_preset_names_it_and_lists_the_valid_ones() -> None:
+    with pytest.raises(UsageError) as info:
+        parse_retry("agressive")
+
+    message = str(info.value)
+    assert "'agressive'" in message
+    for name in ("standard", "svix", "shopify", "stripe-test", "none", "custom:"):
+        assert name in message
+
+
+@pytest.mark.parametrize(
+    ("text", "bad"),
+    [("custom:5,x", "'x'"), ("custom:-1", "'-1'"), ("custom:", "''"), ("custom:nan", "'nan'")],
+)
+def test_bad_custom_delays_name_the_bad_item(text: str, bad: str) -> None:
+    with pytest.raises(UsageError, match=f"{text!r}: {bad} is not a delay in seconds"):
+        parse_retry(text)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"delays": (-1.0,)}, {"delays": (float("inf"),)}, {"jitter": -0.1}, {"retry_after_cap": -1}],
+)
+def test_policy_values_are_validated(options: dict[str, object]) -> None:
+    fields: dict[str, object] = {"name": "x", "delays": (1.0,), **options}
+    with pytest.raises(UsageError, match="retry policy 'x'"):
+        RetryPolicy(**fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("status", "verdict"),
+    [
+        (200, "delivered"),
+        (204, "delivered"),
+        (299, "delivered"),
+        (410, "gone"),
+        (429, "retry"),
+        (500, "retry"),
+        (502, "retry"),
+        (503, "retry"),
+        (504, "retry"),
+        (301, "redirect"),
+        (304, "redirect"),
+        (400, "rejected"),
+        (404, "rejected"),
+        (409, "rejected"),
+    ],
+)
+def test_status_rules(status: int, verdict: str) -> None:
+    assert classify_status(status) == verdict
+
+
+# -- Retry-After ---------------------------------------------------------------------------
+
+
+@given(st.integers(min_value=0, max_value=10**12))
+def test_retry_after_delta_seconds(seconds: int) -> None:
+    assert parse_retry_after(str(seconds), NOW) == seconds
+
+
+@given(st.integers(min_value=-(10**6), max_value=10**8))
+def test_retry_after_imf_fixdate_is_relative_to_now(offset: int) -> None:
+    value = email.utils.formatdate(NOW + offset, usegmt=True)
+    assert parse_retry_after(value, NOW) == max(0, offset)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Sun, 06 Nov 1994 08:49:37 GMT",  # IMF-fixdate
+        "Sunday, 06-Nov-94 08:49:37 GMT",  # obsolete RFC 850
+        "Sun Nov  6 08:49:37 1994",  # obsolete asctime
+    ],
+)
+def test_retry_after_accepts_the_three_http_date_forms(value: str) -> None:
+    now = datetime(1994, 11, 6, 8, 48, 37, tzinfo=UTC).timestamp()
+    assert parse_retry_after(value, now) == 60.0
+
+
+def test_retry_after_date_in_the_past_means_now() -> None:
+    assert parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", NOW) == 0.0
+
+
+@pytest.mark.parametrize("value", ["", " ", "soon", "-5", "1.5", "+5", "5s", "0x10", "Sun, 99"])
+def test_invalid_retry_after_is_none(value: str) -> None:
+    assert parse_retry_after(value, NOW) is None
+
+
+# -- next_delay ----------------------------------------------------------------------------
+
+
+@given(seed=st.integers(0, 2**32), jitter=st.floats(0, 1), delay=st.floats(0, 10**6))
+def test_jitter_multiplies_by_a_factor_in_1_to_1_plus_jitter(
+    seed: int, jitter: float, delay: float
+) -> None:
+    policy = RetryPolicy("p", (delay,), jitter=jitter)
+    result = next_delay(policy, 1, random.Random(seed))
+    assert delay <= result <= delay * (1 + jitter) * (1 + 1e-12)
+
+
+@given(
+    delay=st.floats(0, 10**5),
+    retry_after=st.floats(0, 10**6),
+    cap=st.floats(0, 10**5),
+)
+def test_retry_after_is_honoured_up_to_the_cap(
+    delay: float, retry_after: float, cap: float
+) -> None:
+    policy = RetryPolicy("p", (delay,), jitter=0.0, retry_after_cap=cap)
+    result = next_delay(policy, 1, random.Random(0), retry_after)
+    assert result == min(max(delay, retry_after), delay + cap)
+
+
+def test_next_delay_uses_the_delay_for_the_failed_attempt() -> None:
+    policy = RetryPolicy("p", (1.0, 2.0, 3.0), jitter=0.0)
+    assert [next_delay(policy, n, random.Random(0)) for n in (1, 2, 3)] == [1.0, 2.0, 3.0]
