@@ -16,6 +16,8 @@ name            attempts   delays before attempts 2..n
 ``stripe-test`` 4          30 min, 1 h, 2 h (3 retries over 3.5 h): Stripe's sandbox says only
                            "3 retries over a few hours"; the steps are our choice
 ``none``        1          (no retries; GitHub does not redeliver automatically)
+``quick``       3          1 s, 5 s: the CLI default, so a run against a laptop endpoint ends in
+                           seconds; the status rules and ``Retry-After`` apply as everywhere
 ``custom:…``    n + 1      ``custom:0,5,30`` = the delays before attempts 2, 3, 4 in seconds
 =============== ========== ======================================================================
 
@@ -124,6 +126,7 @@ PRESETS: Mapping[str, RetryPolicy] = MappingProxyType(
         "shopify": RetryPolicy("shopify", tuple(2 * _MIN * 2**i for i in range(7))),
         "stripe-test": RetryPolicy("stripe-test", (30 * _MIN, _HOUR, 2 * _HOUR)),
         "none": RetryPolicy("none", ()),
+        "quick": RetryPolicy("quick", (1, 5)),
     }
 )
 

@@ -34,6 +34,7 @@ HOUR = 3600.0
         ("shopify", 8, 254 * 60),
         ("stripe-test", 4, 3.5 * HOUR),
         ("none", 1, 0.0),
+        ("quick", 3, 6.0),
     ],
 )
 def test_presets(name: str, attempts: int, window: float) -> None:
@@ -78,7 +79,7 @@ def test_an_unknown_preset_names_it_and_lists_the_valid_ones() -> None:
 
     message = str(info.value)
     assert "'agressive'" in message
-    for name in ("standard", "svix", "shopify", "stripe-test", "none", "custom:"):
+    for name in ("standard", "svix", "shopify", "stripe-test", "none", "quick", "custom:"):
         assert name in message
 
 

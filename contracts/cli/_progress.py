@@ -1,0 +1,28 @@
+"""A progress bar for long runs on a terminal, and nothing at all elsewhere (CI logs, pipes)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+
+@contextmanager
+def progress_bar(total: int, *, enabled: bool, label: str) -> Iterator[Callable[[], None]]:
+    """Yield ``advance()``; thread-safe (rich's Progress locks), a no-op when not ``enabled``."""
+    if not enabled:
+        yield lambda: None
+        return
+    progress = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = progress.add_task(label, total=total)
+    with progress:
+        yield lambda: progress.advance(task)

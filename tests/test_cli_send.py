@@ -1,0 +1,235 @@
+"""``r360-webhooks send`` end to end: real HTTP(S) on loopback, trustme certificates."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from werkzeug.wrappers import Request, Response
+
+from contracts import schemas
+from contracts.cli import main
+from tests.servers import serve_wsgi
+
+TOKEN = "s3cr3t-token-for-tests-only"
+
+
+class Recorder:
+    """A consumer that records every request; ``first_429`` rejects each body's first attempt."""
+
+    def __init__(self, *, first_429: bool = False, status: int = 202, echo: bool = False) -> None:
+        self.first_429, self.status, self.echo = first_429, status, echo
+        self.requests: list[tuple[float, dict[str, str], Any]] = []
+        self.lock = threading.Lock()
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        request = Request(environ)
+        body = json.loads(request.get_data())
+        with self.lock:
+            self.requests.append((time.monotonic(), dict(request.headers), body))
+            seen = sum(1 for _, _, b in self.requests if b == body)
+        if self.first_429 and seen == 1:
+            response = Response("busy", status=429, headers={"Retry-After": "1"})
+        elif self.echo:
+            response = Response(
+                f"you sent {request.headers.get('Authorization')}", status=self.status
+            )
+        else:
+            response = Response(status=self.status)
+        return response(environ, start_response)
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def ca_pem(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return path
+
+
+def _https(app: Recorder, ca: trustme.CA) -> Any:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    return serve_wsgi(app, ssl_context=context)
+
+
+@pytest.fixture
+def token(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("TOKEN", TOKEN)
+    yield TOKEN
+
+
+def test_1000_valid_bodies_with_the_right_headers_over_https(
+    ca: trustme.CA, ca_pem: Path, token: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = Recorder()
+    log = tmp_path / "log.jsonl"
+    with _https(app, ca) as server:
+        started = time.monotonic()
+        code = main([
+            "send", f"{server.url}/hook", "--ca-bundle", str(ca_pem), "--auth", "bearer:env:TOKEN",
+            "--count", "1000", "--rate", "200", "--header", "X-Key-Id:k1", "--log", str(log),
+        ])  # fmt: skip
+        elapsed = time.monotonic() - started
+    out = capsys.readouterr()
+    assert code == 0, out
+    assert len(app.requests) == 1000
+    for _, headers, body in app.requests:
+        assert headers["Authorization"] == f"Bearer {token}"
+        assert headers["X-Key-Id"] == "k1" and headers["Content-Type"] == "application/json"
+        assert schemas.validate(body) == []
+    assert len({json.dumps(b, sort_keys=True) for _, _, b in app.requests}) == 1000
+    assert elapsed >= 999 / 200 * 0.98  # paced at 200/s, not faster
+    assert "  delivered      1000" in out.out and "  dead-lettered  0" in out.out
+    text = out.out + out.err + log.read_text()
+    assert token not in text and "[REDACTED]" in log.read_text()
+    assert len(log.read_text().splitlines()) == 1000
+
+
+def test_a_429_with_retry_after_1_is_redelivered_about_a_second_later(
+    ca: trustme.CA, ca_pem: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = Recorder(first_429=True)
+    with _https(app, ca) as server:
+        code = main(
+            [
+                "send",
+                f"{server.url}/hook",
+                "--ca-bundle",
+                str(ca_pem),
+                "--count",
+                "20",
+                "--concurrency",
+                "20",
+            ]
+        )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    by_body: dict[str, list[float]] = {}
+    for at, _, body in app.requests:
+        by_body.setdefault(json.dumps(body, sort_keys=True), []).append(at)
+    assert len(by_body) == 20
+    for attempts in by_body.values():
+        assert len(attempts) == 2
+        assert 0.9 <= attempts[1] - attempts[0] < 2.5
+    assert "  retried        20" in out
+
+
+def test_dead_letters_exit_1_and_say_why_without_leaking_the_secret(
+    token: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = Recorder(status=500, echo=True)
+    log = tmp_path / "log.jsonl"
+    with serve_wsgi(app) as server:
+        code = main(
+            [
+                "send",
+                f"{server.url}/hook",
+                "--auth",
+                "bearer:env:TOKEN",
+                "--count",
+                "3",
+                "--retry",
+                "custom:0.01",
+                "--log",
+                str(log),
+            ]
+        )
+    out = capsys.readouterr()
+    assert code == 1
+    assert "  dead-lettered  3  (exhausted: 3)" in out.out
+    assert "first dead letter:" in out.out and "status 500" in out.out
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["status"] for r in records] == ["dead-lettered"] * 3
+    assert all(len(r["attempts"]) == 2 for r in records)
+    assert token not in out.out + out.err + log.read_text()
+
+
+def test_refused_connection_and_unknown_ca_are_delivery_failures(
+    ca: trustme.CA, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    assert main(["send", f"http://127.0.0.1:{port}/hook", "--retry", "none"]) == 1
+    assert "connect:" in capsys.readouterr().out
+    with _https(Recorder(), ca) as server:  # no --ca-bundle: the private CA is unknown
+        assert main(["send", f"{server.url}/hook", "--retry", "none"]) == 1
+    assert "unknown CA" in capsys.readouterr().out
+
+
+def test_payload_file_is_sent_as_is_and_cycled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bodies = [
+        schemas.example("transaction.create"),
+        schemas.example("task.completed"),
+        {"event": "new", "thing": {}},
+    ]
+    path = tmp_path / "bodies.jsonl"
+    path.write_text("\n".join(json.dumps(b) for b in bodies))
+    app = Recorder()
+    with serve_wsgi(app) as server:
+        assert (
+            main(
+                [
+                    "send",
+                    f"{server.url}/hook",
+                    "--payload",
+                    str(path),
+                    "--count",
+                    "6",
+                    "--concurrency",
+                    "1",
+                ]
+            )
+            == 0
+        )
+    assert [b for _, _, b in app.requests] == bodies * 2
+    assert "is not a valid v1 body" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--count", "0"], "--count 0 must be at least 1"),
+        (["--rate", "0"], "--rate 0.0 must be more than 0 deliveries per second"),
+        (["--concurrency", "0"], "--concurrency 0 must be at least 1"),
+        (["--auth", "bearr:xyz"], "--auth: unknown auth scheme 'bearr'"),
+        (["--auth", "bearer:env:R360_UNSET_VAR"], "environment variable 'R360_UNSET_VAR'"),
+        (["--retry", "forever"], "unknown retry policy 'forever'"),
+        (["--payload", "/no/such.json"], "/no/such.json: no such file; check the path"),
+        (["--event", "nope"], "unknown event 'nope'"),
+        (["--header", "NoColon"], "--header 'NoColon' has no ':'; use NAME:VALUE"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    args: list[str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["send", "http://127.0.0.1:9/hook", *args]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) <= 2 and error in err[-1] and err[-1].startswith("r360-webhooks: error: ")
+
+
+def test_non_json_payload_and_bad_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json")
+    assert main(["send", "http://127.0.0.1:9/hook", "--payload", str(bad)]) == 2
+    assert "bad.json: not JSON" in capsys.readouterr().err
+    assert main(["send", "ftp://127.0.0.1/hook"]) == 2
+    assert "is not an absolute http(s) URL" in capsys.readouterr().err
