@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
 from mockserver import _jwt
 from mockserver.errors import AuthSpecError, UsageError
 from mockserver.redaction import PLACEHOLDER
@@ -34,6 +36,7 @@ __all__ = [
     "check_header_value",
 ]  # fmt: skip
 
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 §5.6.2: header names, auth-schemes
 
 
@@ -148,6 +151,16 @@ class _OneHeader(AuthScheme):
     def sensitive_headers(self) -> list[str]:
         return [self._header]
 
+    @property
+    def header_name(self) -> str:
+        """The header that carries the credential (read by a verifying consumer)."""
+        return self._header
+
+    @property
+    def scheme_prefix(self) -> str:
+        """The auth-scheme word before the credential (``Basic``, ``Bearer``); empty when bare."""
+        return self._prefix
+
 
 class BasicAuth(_OneHeader):
     """``Authorization: Basic base64(user:password)`` (RFC 7617 §2), UTF-8 encoded."""
@@ -165,6 +178,14 @@ class BasicAuth(_OneHeader):
         super().__init__("Authorization", "Basic")
         self._user, self._password = user, password
         self._encoded = _b64(f"{user}:{password}")
+
+    @property
+    def user(self) -> str:
+        return self._user
+
+    @property
+    def password(self) -> str:
+        return self._password
 
     def headers(self) -> dict[str, str]:
         return self._wrap(self._encoded)
@@ -230,6 +251,10 @@ class BearerAuth(_OneHeader):
         super().__init__(header, scheme_prefix)
         self._token = token
 
+    @property
+    def token(self) -> str:
+        return self._token
+
     def headers(self) -> dict[str, str]:
         return self._wrap(self._token)
 
@@ -270,6 +295,10 @@ class ApiKeyAuth(_OneHeader):
         check_header_value(value, "api-key value")
         super().__init__(header, "")
         self._value = value
+
+    @property
+    def value(self) -> str:
+        return self._value
 
     def headers(self) -> dict[str, str]:
         return self._wrap(self._value)
@@ -341,6 +370,25 @@ class JwtAuth(_OneHeader):
             clock=clock,
         )
         self._key_text, self._origin = key, key_origin
+
+    @property
+    def algorithm(self) -> str:
+        """The canonical JWS algorithm (``HS256``, ``RS256``...): the only one to accept."""
+        return self._minter.alg
+
+    @property
+    def verification_key(self) -> bytes | PublicKey:
+        """What a consumer verifies with: the HMAC secret, or the public half of the key."""
+        key = self._minter.key
+        return key if isinstance(key, bytes) else key.public_key()
+
+    @property
+    def issuer(self) -> str | None:
+        return self._minter.registered.get("iss")
+
+    @property
+    def audience(self) -> str | None:
+        return self._minter.registered.get("aud")
 
     def headers(self) -> dict[str, str]:
         return self._wrap(self._minter.mint())
