@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/r360-webhooks validate --strict schemas/v1/examples/transaction.create.json schemas/v1/examples/task.completed.json
+	$(BIN)/r360-webhooks demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -10,17 +10,18 @@ ID sees every body as new.
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from contracts import evolution, schemas
+from contracts import schemas
 from contracts._choice import RandomChooser
 from contracts._generate import generate
 from contracts.errors import InvalidArgument
-from contracts.strategies import EvolvedPayload, _events
+from contracts.strategies import EvolvedPayload, _events_for, evolve_drawn
 
 __all__ = ["BulkBody", "BulkGenerator", "sample_body"]
 
@@ -59,22 +60,12 @@ def sample_body(
 ) -> EvolvedPayload:
     """One body for ``seed``: the same seed gives the same body (``r360-webhooks example``)."""
     c = RandomChooser(random.Random(seed))
-    events = _events(event)
-    if changes is not None:
-        names = evolution.check_changes(changes, event)
-        events = [e for e in events if all(evolution.catalogue()[n].applies_to(e) for n in names)]
-        if not events:
-            raise InvalidArgument(f"no known event accepts all of the changes {list(names)!r}")
-    chosen = c.choice(events)
-    body = generate(chosen, c)
-    if changes is None and not evolved:
-        return EvolvedPayload(body, chosen, ())
-    wanted = (
-        list(changes)
-        if changes is not None
-        else c.sample(evolution.applicable_changes(chosen), 1, 3)
-    )
-    return EvolvedPayload(body, chosen, evolution.evolve(body, chosen, wanted, c))
+    events, names = _events_for(event, changes)
+    if names is None and not evolved:
+        chosen = c.choice(events)
+        body = generate(chosen, c)
+        return EvolvedPayload(body, chosen, (), copy.deepcopy(body))
+    return evolve_drawn(c, events, names)
 
 
 class BulkGenerator:

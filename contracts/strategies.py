@@ -20,13 +20,14 @@ the bundled schemas by the project's own property tests.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from hypothesis import strategies as st
 
 from contracts import evolution, schemas
-from contracts._choice import DrawChooser
+from contracts._choice import Chooser, DrawChooser
 from contracts._generate import generate, generate_unknown
 from contracts.errors import InvalidArgument, UsageError
 from contracts.evolution import AppliedChange
@@ -44,11 +45,16 @@ Body = dict[str, Any]
 
 
 class EvolvedPayload(NamedTuple):
-    """An evolved body, its event, and each change applied to it (in order)."""
+    """An evolved body, its event, each change applied to it (in order), and the body before.
+
+    ``original`` lets a failure be pinned on the evolution: if a consumer accepts the original
+    but rejects the evolved body, the change broke it.
+    """
 
     payload: Body
     event: str
     changes: tuple[AppliedChange, ...]
+    original: Body
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -85,24 +91,11 @@ def evolved_payloads(
     ``changes=None`` applies one to three changes that fit the drawn event; naming changes
     applies exactly those (each can be asked for alone). Bad names fail here, at call time.
     """
-    if isinstance(changes, str):
-        raise InvalidArgument(f"changes must be a list of names, not the string {changes!r}")
-    events = _events(event)
-    if changes is not None:
-        names = evolution.check_changes(changes, event)
-        events = [e for e in events if all(evolution.catalogue()[n].applies_to(e) for n in names)]
-        if not events:
-            raise InvalidArgument(f"no known event accepts all of the changes {list(names)!r}")
+    events, names = _events_for(event, changes)
 
     @st.composite
     def evolved(draw: st.DrawFn) -> EvolvedPayload:
-        c = DrawChooser(draw)
-        chosen = c.choice(events)
-        body = generate(chosen, c)
-        wanted = (
-            names if changes is not None else c.sample(evolution.applicable_changes(chosen), 1, 3)
-        )
-        return EvolvedPayload(body, chosen, evolution.evolve(body, chosen, wanted, c))
+        return evolve_drawn(DrawChooser(draw), events, names)
 
     return evolved()
 
@@ -117,6 +110,31 @@ def unknown_events() -> st.SearchStrategy[Body]:
         return generate_unknown(DrawChooser(draw))
 
     return unknown()
+
+
+def _events_for(
+    event: str | None, changes: Sequence[str] | None
+) -> tuple[list[str], list[str] | None]:
+    """The events a request for ``changes`` can apply to, and the checked change names."""
+    if isinstance(changes, str):
+        raise InvalidArgument(f"changes must be a list of names, not the string {changes!r}")
+    events = _events(event)
+    if changes is None:
+        return events, None
+    names = evolution.check_changes(changes, event)
+    events = [e for e in events if all(evolution.catalogue()[n].applies_to(e) for n in names)]
+    if not events:
+        raise InvalidArgument(f"no known event accepts all of the changes {list(names)!r}")
+    return events, names
+
+
+def evolve_drawn(c: Chooser, events: list[str], names: list[str] | None) -> EvolvedPayload:
+    """A body of one of ``events`` with ``names`` applied (one to three fitting ones if None)."""
+    chosen = c.choice(events)
+    body = generate(chosen, c)
+    original = copy.deepcopy(body)
+    wanted = names if names is not None else c.sample(evolution.applicable_changes(chosen), 1, 3)
+    return EvolvedPayload(body, chosen, evolution.evolve(body, chosen, wanted, c), original)
 
 
 def _resource(event: str) -> st.SearchStrategy[Body]:

@@ -12,14 +12,14 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from contracts.cli import example, schema, send, validate
+from contracts.cli import demo, example, schema, send, validate, verify
 from mockserver.errors import R360Error
 
 __all__ = ["main"]
 
 PROG = "r360-webhooks"
 #: Sub-command modules; each offers ``register(subparsers)`` and sets ``func`` on its parser.
-COMMANDS: tuple[ModuleType, ...] = (validate, schema, example, send)
+COMMANDS: tuple[ModuleType, ...] = (validate, schema, example, send, verify, demo)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,80 @@
+"""Find the smallest body a consumer rejects, with Hypothesis doing the shrinking.
+
+Each candidate costs a real HTTP request, so the search is bounded twice: ``examples`` bodies
+are tried, and once one fails, shrinking may spend at most the shrink budget more. Past the
+budget every candidate counts as accepted, which stops the shrinker at the smallest failure it
+has seen so far.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
+
+from mockserver.delivery import Delivery
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Failure(Generic[T]):
+    value: T
+    delivery: Delivery
+    tried: int
+
+
+@dataclass(frozen=True, slots=True)
+class Search(Generic[T]):
+    failure: Failure[T] | None
+    tried: int
+
+
+def smallest_failure(
+    strategy: st.SearchStrategy[T],
+    judge: Callable[[T], Delivery | None],
+    *,
+    examples: int,
+    shrink_budget: int,
+    seed: int,
+) -> Search[T]:
+    """Search ``strategy`` for a value ``judge`` fails (returns the failing delivery for)."""
+    failures: dict[str, tuple[T, Delivery]] = {}
+    calls = 0
+
+    def fails(value: T) -> bool:
+        nonlocal calls
+        if calls >= examples + shrink_budget:
+            return False
+        calls += 1
+        delivery = judge(value)
+        if delivery is None:
+            return False
+        failures[_key(value)] = (value, delivery)
+        return True
+
+    config = settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+    )
+    try:
+        smallest = find(strategy, fails, settings=config, random=random.Random(seed))
+    except NoSuchExample:
+        return Search(None, calls)
+    value, delivery = failures[_key(smallest)]
+    return Search(Failure(value, delivery, calls), calls)
+
+
+def _key(value: Any) -> str:
+    payload = getattr(value, "payload", value)
+    return json.dumps(payload, sort_keys=False, default=str)

@@ -1,0 +1,69 @@
+"""``idempotency``: the same delivery twice is acknowledged twice and processed once.
+
+Record360 does not document duplicate suppression, and any sender that retries after a timeout
+delivers some events twice. Whether the consumer *processed* one twice is invisible from HTTP, so
+the check reads a ledger the consumer exposes: a URL answering the reference consumer's format
+(``{"processed": [{"event", "id", "count"}]}``) or a Python callable ``(event, id) -> count``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from contracts import schemas
+from contracts.checks._context import CheckContext, accepted, answered, fresh_body
+from contracts.checks._finding import Finding
+from contracts.checks._registry import check
+
+NAME = "idempotency"
+
+
+@check(NAME)
+def idempotency(ctx: CheckContext) -> Finding:
+    ledger = ctx.options.ledger
+    if ledger is None:
+        return Finding(NAME, "skipped", "no ledger to judge duplicates by (--ledger URL)")
+    event, body = fresh_body(ctx, NAME)
+    resource_id = body[schemas.spec_for(event).resource]["id"]
+    first = ctx.deliver(body, event=event)
+    second = ctx.deliver(body, event=event, key=first.id)
+    for delivery in (first, second):
+        if not accepted(delivery):
+            return Finding(
+                NAME,
+                "failed",
+                f"answered a {'first' if delivery is first else 'repeated'} delivery with "
+                f"{answered(delivery)}; a duplicate must be acknowledged with 2xx",
+                ctx.evidence(delivery),
+            )
+    count = (
+        ledger(event, resource_id)
+        if callable(ledger)
+        else _count_from_url(ctx, ledger, resource_id)
+    )
+    if count == 1:
+        return Finding(NAME, "passed", "acknowledged a duplicate delivery and processed it once")
+    message = (
+        f"processed the same delivery {count} times; deduplicate by event and resource id"
+        if count > 1
+        else "the ledger does not show the delivery as processed at all"
+    )
+    return Finding(NAME, "failed", message, {**ctx.evidence(second), "ledger_count": count})
+
+
+def _count_from_url(ctx: CheckContext, url: str, resource_id: str) -> int:
+    target = ctx.target
+    base = httpx.URL(target.url)
+    absolute = base.join(url) if url.startswith("/") else httpx.URL(url)
+    verify: Any = True if target.in_process else (target.ca_bundle or not target.insecure)
+    with httpx.Client(
+        transport=target.transport, verify=verify, timeout=ctx.options.timeout_s
+    ) as client:
+        data = client.get(absolute).json()
+    return sum(
+        int(entry.get("count", 0))
+        for entry in data.get("processed", [])
+        if entry.get("id") == resource_id
+    )

@@ -1,0 +1,125 @@
+"""``r360-webhooks verify URL``: prove a consumer handles auth, evolution, events and load."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from contracts.checks import REGISTRY, Finding, VerifyOptions
+from contracts.cli._delivery_options import add_delivery_options, delivery_settings
+from contracts.errors import UsageError
+from contracts.target import Target
+from contracts.verify import Report, print_report, verify
+
+HELP = "verify a consumer endpoint: auth, evolution, unknown events, rate limiting, TLS, latency"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "verify",
+        help=HELP,
+        description=HELP + ". Exit 0 when no check failed, 1 when one did, 2 on bad usage.",
+    )
+    parser.add_argument("url", metavar="URL", help="the consumer endpoint, http(s)://...")
+    add_check_options(parser)
+    add_delivery_options(parser)
+    parser.add_argument("--report-json", metavar="FILE", help="write the JSON report here")
+    parser.set_defaults(func=run)
+
+
+def add_check_options(parser: Any) -> None:
+    group = parser.add_argument_group("checks")
+    group.add_argument("--checks", metavar="A,B", help=f"run only these: {', '.join(REGISTRY)}")
+    group.add_argument(
+        "--ledger", metavar="URL", help="idempotency ledger (URL or /path on the target)"
+    )
+    group.add_argument("--seed", type=int, help="replay a run (the report prints its seed)")
+    group.add_argument(
+        "--examples", type=int, default=40, help="generated valid bodies (default 40)"
+    )
+    group.add_argument(
+        "--latency-bound", type=float, default=5.0, metavar="S", help="p95 bound (default 5 s)"
+    )
+    group.add_argument("--burst", type=int, default=150, help="rate-limit burst size (default 150)")
+    group.add_argument(
+        "--burst-rate", type=float, help="burst starts per second (default: unpaced)"
+    )
+    group.add_argument(
+        "--burst-concurrency", type=int, default=16, help="burst in flight (default 16)"
+    )
+    group.add_argument(
+        "--require-rate-limit", action="store_true", help="fail rate-limit when no 429 is seen"
+    )
+
+
+def options_from(args: argparse.Namespace) -> tuple[list[str] | None, VerifyOptions]:
+    checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
+    REGISTRY.select(checks)  # unknown names fail before anything is sent
+    for flag, value, low in (("--examples", args.examples, 1), ("--burst", args.burst, 1),
+                             ("--burst-concurrency", args.burst_concurrency, 1)):  # fmt: skip
+        if value < low:
+            raise UsageError(f"{flag} {value} must be at least {low}")
+    if not args.latency_bound > 0:
+        raise UsageError(f"--latency-bound {args.latency_bound} must be more than 0 seconds")
+    if args.burst_rate is not None and not args.burst_rate > 0:
+        raise UsageError(f"--burst-rate {args.burst_rate} must be more than 0 per second")
+    options = VerifyOptions(
+        examples=args.examples,
+        seed=args.seed,
+        latency_bound_s=args.latency_bound,
+        burst_count=args.burst,
+        burst_rate=args.burst_rate,
+        burst_concurrency=args.burst_concurrency,
+        require_rate_limit=args.require_rate_limit,
+        ledger=args.ledger,
+    )
+    return checks, options
+
+
+def run(args: argparse.Namespace) -> int:
+    checks, options = options_from(args)
+    settings = delivery_settings(args)
+    target = Target.from_url(args.url, ca_bundle=settings.ca_bundle, insecure=settings.insecure)
+    report = run_and_print(target, settings, checks, options)
+    if args.report_json:
+        write_report(report, args.report_json)
+    return report.exit_code
+
+
+def run_and_print(
+    target: Target, settings: Any, checks: list[str] | None, options: VerifyOptions
+) -> Report:
+    console = Console()
+    err = Console(stderr=True)
+    status = err.status("verifying...") if err.is_terminal else nullcontext()
+    with status as spinner:
+
+        def progress(finding: Finding) -> None:
+            if spinner is not None:
+                spinner.update(f"verifying... {finding.check}: {finding.status}")
+
+        report = verify(
+            target,
+            auth=settings.auth,
+            headers=settings.headers,
+            checks=checks,
+            options=options,
+            redactor=settings.redactor,
+            on_finding=progress,
+        )
+    print_report(report, console)
+    return report
+
+
+def write_report(report: Report, path: str) -> None:
+    try:
+        Path(path).write_text(json.dumps(report.to_json(), indent=2, default=str) + "\n")
+    except OSError as error:
+        raise UsageError(f"cannot write --report-json {path!r}: {error.strerror}") from None
+    print(f"report: {path}", file=sys.stderr)
