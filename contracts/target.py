@@ -17,7 +17,7 @@ import httpx
 
 from contracts.errors import UsageError
 
-__all__ = ["SyncASGITransport", "Target"]
+__all__ = ["SyncASGITransport", "Target", "is_asgi"]
 
 IN_PROCESS_BASE = "http://consumer.in-process"
 
@@ -52,7 +52,7 @@ class Target:
         if not path.startswith("/"):
             raise UsageError(f"path {path!r} must start with '/', e.g. /webhooks")
         name = type(app).__name__
-        if _is_asgi(app):
+        if is_asgi(app):
             return cls(IN_PROCESS_BASE + path, transport=SyncASGITransport(app), app_name=name)
         if callable(app):
             return cls(
@@ -70,7 +70,7 @@ class Target:
         return cls.from_app(value)
 
 
-def _is_asgi(app: Any) -> bool:
+def is_asgi(app: Any) -> bool:
     """ASGI apps are coroutine functions, or objects whose ``__call__`` is one (Starlette)."""
     call = inspect.getattr_static(type(app), "__call__", None)
     return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(call)

@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
-from hypothesis.errors import NoSuchExample
+from hypothesis.errors import HypothesisException, NoSuchExample
 
 from mockserver.delivery import Delivery
 
@@ -46,18 +46,24 @@ def smallest_failure(
 ) -> Search[T]:
     """Search ``strategy`` for a value ``judge`` fails (returns the failing delivery for)."""
     failures: dict[str, tuple[T, Delivery]] = {}
+    verdicts: dict[str, bool] = {}
     calls = 0
 
     def fails(value: T) -> bool:
+        # A body already judged keeps its verdict: Hypothesis replays its final example, and a
+        # consumer that answers differently the second time would otherwise be "flaky".
         nonlocal calls
+        key = _key(value)
+        if key in verdicts:
+            return verdicts[key]
         if calls >= examples + shrink_budget:
-            return False
+            return False  # budget spent: nothing new counts, shrinking stops here
         calls += 1
         delivery = judge(value)
-        if delivery is None:
-            return False
-        failures[_key(value)] = (value, delivery)
-        return True
+        verdicts[key] = delivery is not None
+        if delivery is not None:
+            failures[key] = (value, delivery)
+        return delivery is not None
 
     config = settings(
         max_examples=examples,
@@ -71,6 +77,13 @@ def smallest_failure(
         smallest = find(strategy, fails, settings=config, random=random.Random(seed))
     except NoSuchExample:
         return Search(None, calls)
+    except HypothesisException:
+        # Still unstable (the consumer changes its mind about a body): report the smallest
+        # failure seen rather than nothing.
+        if not failures:
+            return Search(None, calls)
+        key = min(failures, key=len)
+        return Search(Failure(failures[key][0], failures[key][1], calls), calls)
     value, delivery = failures[_key(smallest)]
     return Search(Failure(value, delivery, calls), calls)
 

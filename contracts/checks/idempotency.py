@@ -16,6 +16,7 @@ from contracts import schemas
 from contracts.checks._context import CheckContext, accepted, answered, fresh_body
 from contracts.checks._finding import Finding
 from contracts.checks._registry import check
+from mockserver.tls import verify_setting
 
 NAME = "idempotency"
 
@@ -57,7 +58,9 @@ def _count_from_url(ctx: CheckContext, url: str, resource_id: str) -> int:
     target = ctx.target
     base = httpx.URL(target.url)
     absolute = base.join(url) if url.startswith("/") else httpx.URL(url)
-    verify: Any = True if target.in_process else (target.ca_bundle or not target.insecure)
+    verify: Any = True
+    if not target.in_process:
+        verify = False if target.insecure else verify_setting(target.ca_bundle, False)
     with httpx.Client(
         transport=target.transport, verify=verify, timeout=ctx.options.timeout_s
     ) as client:

@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
 def run_and_print(
     target: Target, settings: Any, checks: list[str] | None, options: VerifyOptions
 ) -> Report:
-    console = Console()
+    # Not a terminal (a CI log, a pipe): lines wide enough that a message never breaks.
+    console = Console() if sys.stdout.isatty() else Console(width=240)
     err = Console(stderr=True)
     status = err.status("verifying...") if err.is_terminal else nullcontext()
     with status as spinner:

@@ -1,0 +1,47 @@
+"""The built-in suite: one test per check (``pytest --pyargs contracts.suite --r360-url URL``).
+
+Import ``test_r360_check`` into a test module of yours to run it against the ``r360_target``
+your conftest defines (an in-process Flask, Django or FastAPI app, or a URL).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+__all__ = ["test_r360_check"]
+
+_PAYLOAD_CHARS = 2000
+
+
+def test_r360_check(r360_check: str, r360_verification: Any) -> None:
+    finding = r360_verification.run(r360_check)
+    if finding.status == "skipped":
+        pytest.skip(finding.message)
+    if finding.status == "failed":
+        pytest.fail(_explain(finding), pytrace=False)
+
+
+def _explain(finding: Any) -> str:
+    lines = [f"{finding.check}: {finding.message}"]
+    details = finding.details
+    if "change" in details:
+        lines.append(f"change: {details['change']}")
+    if "response" in details:
+        response = details["response"]
+        lines.append(f"response: {response.get('status')} {response.get('error', '')}".rstrip())
+        if response.get("body"):
+            lines.append(f"response body: {response['body'][:300]}")
+    if "payload" in details:
+        body = json.dumps(details["payload"], ensure_ascii=False)
+        lines.append(
+            "smallest body: "
+            + (body if len(body) < _PAYLOAD_CHARS else body[:_PAYLOAD_CHARS] + "...")
+        )
+    if "curl" in details:
+        lines.append(f"reproduce: {details['curl']}")
+    if "seed" in details:
+        lines.append(f"replay: --r360-seed {details['seed']}")
+    return "\n".join(lines)

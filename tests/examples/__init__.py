@@ -1,0 +1,1 @@
+"""Examples the README quotes; tests run them, so the docs cannot rot."""

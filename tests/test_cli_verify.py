@@ -1,0 +1,95 @@
+"""``r360-webhooks verify`` and ``demo``: the report, the JSON file, exit codes, no secrets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from contracts.cli import main
+from mockserver.auth_spec import parse_auth_spec
+from mockserver.consumer import ConsumerConfig
+from mockserver.serving import serve_consumer
+
+SECRET = "verify-cli-secret-token-000111"
+FAST = ["--examples", "6", "--burst", "30", "--burst-concurrency", "8", "--seed", "5"]
+
+
+def test_verify_writes_the_designed_json_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    auth = parse_auth_spec(f"bearer:{SECRET}")
+    report = tmp_path / "report.json"
+    with serve_consumer(ConsumerConfig(auth=auth, rate=40, burst=5), tls=True) as running:
+        code = main([
+            "verify", running.url, "--ca-bundle", str(running.ca_pem_path), "--auth", f"bearer:{SECRET}",
+            "--ledger", "/ledger", "--report-json", str(report), *FAST,
+        ])  # fmt: skip
+    out = capsys.readouterr()
+    assert code == 0, out.out
+    data = json.loads(report.read_text())
+    assert set(data) >= {"target", "checks", "summary"}
+    assert data["summary"] == {"passed": 9, "failed": 0, "warnings": 0, "skipped": 0}
+    assert [c["name"] for c in data["checks"]][:3] == [
+        "tls",
+        "auth-required",
+        "auth-rejects-invalid",
+    ]
+    assert all(set(c) == {"name", "status", "message", "details"} for c in data["checks"])
+    assert "9 passed, 0 failed, 0 warnings, 0 skipped" in out.out
+    assert SECRET not in out.out + out.err + report.read_text()
+
+
+def test_wrong_credentials_fail_accepts_valid_with_exit_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    auth = parse_auth_spec("bearer:the-right-token-123")
+    with serve_consumer(ConsumerConfig(auth=auth)) as running:
+        code = main(
+            [
+                "verify",
+                running.url,
+                "--auth",
+                f"bearer:{SECRET}",
+                "--checks",
+                "accepts-valid",
+                *FAST,
+            ]
+        )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "rejected the documented transaction.create example: status 401" in out
+    assert "reproduce with:" in out and "curl -sS -X POST" in out
+    assert SECRET not in out
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (
+            ["http://127.0.0.1:9/h", "--checks", "accepts-valid,nope"],
+            "unknown check(s) 'nope'; known: tls, ",
+        ),
+        (["ftp://127.0.0.1/h"], "target 'ftp://127.0.0.1/h' is not an http(s) URL"),
+        (["http://127.0.0.1:9/h", "--examples", "0"], "--examples 0 must be at least 1"),
+        (
+            ["http://127.0.0.1:9/h", "--latency-bound", "0"],
+            "--latency-bound 0.0 must be more than 0 seconds",
+        ),
+        (["http://127.0.0.1:9/h", "--auth", "jwt:hs999:x"], "--auth: "),
+    ],
+)
+def test_bad_usage_is_one_line_exit_2(
+    args: list[str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["verify", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"r360-webhooks: error: {error}") and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_demo_verifies_the_reference_consumer(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "9 passed, 0 failed, 0 warnings, 0 skipped" in out

@@ -1,0 +1,134 @@
+"""The pytest plugin, tested with pytester: in-process app, URL, failures, ini, JUnit, disabling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mockserver.consumer import ConsumerConfig
+from mockserver.serving import serve_consumer
+
+pytestmark = pytest.mark.slow
+
+TOKEN = "plugin-test-token-0123456789"
+
+FAST_OPTIONS = """
+import pytest
+from contracts.checks import VerifyOptions
+
+@pytest.fixture(scope="session")
+def r360_options():
+    return VerifyOptions(examples=8, evolution_examples=2, unknown_examples=4, shrink_budget=20,
+                         burst_count=30, burst_concurrency=8, seed=7, ledger="/ledger")
+"""
+
+CONFTEST_FLASK_APP = (
+    FAST_OPTIONS
+    + """
+from tests.examples import flask_consumer
+
+@pytest.fixture(scope="session")
+def r360_target():
+    flask_consumer.TOKEN = "plugin-test-token-0123456789"
+    return flask_consumer.app
+"""
+)
+
+CONFTEST_BROKEN_APP = (
+    FAST_OPTIONS
+    + """
+from flask import Flask, request
+
+app = Flask(__name__)
+
+@app.post("/webhooks")
+def receive():
+    body = request.get_json()
+    direction = {True: "check-in", False: "check-out"}[body["transaction"]["check_in"]] if "transaction" in body else ""
+    return {"direction": direction}, 200
+
+@pytest.fixture(scope="session")
+def r360_target():
+    return app
+"""
+)
+
+TEST_MODULE = "from contracts.suite import test_r360_check  # noqa: F401\n"
+
+
+@pytest.fixture
+def repo_on_path(pytester: pytest.Pytester, repo_root: Path) -> pytest.Pytester:
+    pytester.syspathinsert(repo_root)
+    return pytester
+
+
+def test_suite_on_an_in_process_flask_app(repo_on_path: pytest.Pytester) -> None:
+    repo_on_path.makeconftest(CONFTEST_FLASK_APP)
+    repo_on_path.makepyfile(test_webhooks=TEST_MODULE)
+    result = repo_on_path.runpytest("--r360-auth", f"bearer:{TOKEN}", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=8, skipped=1)
+    result.stdout.fnmatch_lines(
+        ["*r360 webhook checks*", "tls * skipped *in-process*", "accepts-valid * passed *"]
+    )
+    assert TOKEN not in result.stdout.str()
+
+
+def test_suite_against_a_url_with_ini_options(repo_on_path: pytest.Pytester) -> None:
+    repo_on_path.makeconftest(FAST_OPTIONS)
+    with serve_consumer(ConsumerConfig(rate=40, burst=5)) as running:
+        repo_on_path.makeini(f"[pytest]\nr360_url = {running.url}\n")
+        result = repo_on_path.runpytest(
+            "--pyargs",
+            "contracts.suite",
+            "--r360-checks",
+            "accepts-valid,rate-limit,latency",
+            "-p",
+            "no:cacheprovider",
+        )
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["rate-limit * passed *limit reached*"])
+
+
+def test_a_failing_check_explains_itself_and_junit_has_no_secret(
+    repo_on_path: pytest.Pytester,
+) -> None:
+    repo_on_path.makeconftest(CONFTEST_BROKEN_APP)
+    repo_on_path.makepyfile(test_webhooks=TEST_MODULE)
+    result = repo_on_path.runpytest(
+        "--r360-checks", "accepts-valid,tolerates-evolution", "--r360-header", f"X-Key-Id:{TOKEN}",
+        "--junitxml", "report.xml", "-p", "no:cacheprovider",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*accepts-valid: rejected a valid transaction.create body: status 500*",
+        '*smallest body: {"event": "create", "transaction": {*"check_in": null*',
+        "*reproduce: curl -sS -X POST *",
+        "*replay: --r360-seed 7*",
+    ])  # fmt: skip
+    junit = (repo_on_path.path / "report.xml").read_text()
+    assert "accepts-valid: rejected a valid" in junit
+
+
+def test_no_target_skips_with_the_reason(repo_on_path: pytest.Pytester) -> None:
+    result = repo_on_path.runpytest(
+        "--pyargs", "contracts.suite", "--r360-checks", "latency", "-rs", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        ["*no consumer to verify: pass --r360-url URL or define the r360_target fixture*"]
+    )
+
+
+def test_unknown_check_is_a_usage_error(repo_on_path: pytest.Pytester) -> None:
+    result = repo_on_path.runpytest(
+        "--pyargs", "contracts.suite", "--r360-checks", "nope", "-p", "no:cacheprovider"
+    )
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*unknown check(s) 'nope'*"])
+
+
+def test_the_plugin_can_be_disabled(repo_on_path: pytest.Pytester) -> None:
+    result = repo_on_path.runpytest("-p", "no:r360", "--r360-url", "http://127.0.0.1:9/hook")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unrecognized arguments: --r360-url*"])
