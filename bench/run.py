@@ -9,10 +9,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import generate
+from bench import generate, send
 from bench.common import Row
 
-BENCHMARKS = (generate,)
+BENCHMARKS = (generate, send)
 
 
 def print_table(rows: list[Row]) -> None:

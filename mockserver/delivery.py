@@ -17,19 +17,30 @@ The sender talks to exactly one seam, an :class:`httpx.Client` (STYLE.md §11): 
 transport (``httpx.WSGITransport``, ``httpx.MockTransport``), or nothing for the real network.
 Time comes from an injected :class:`~mockserver.clock.Clock`, randomness from an injected
 :class:`random.Random`, so a 75-hour schedule runs in milliseconds in a test.
+
+Bulk sends to the real network may run on a second engine, :mod:`mockserver.fast` (asyncio and
+aiohttp), because httpx's pool caps a load run far below what a consumer can take
+(``bench/send.py``; encode/httpx#3215). It is the same sender, not a second one: each delivery
+is started, given its per-attempt headers and settled by this class (:meth:`Sender._settle` holds
+the whole retry policy), and the engine only moves bytes. ``tests/test_fast_delivery.py`` runs
+the same assertions on both engines.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import math
 import os
 import random
+import ssl
 import threading
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import httpx
 
@@ -52,12 +63,16 @@ from mockserver.retry import (
 from mockserver.summary import Summary
 from mockserver.tls import InsecureTLSWarning, verify_setting
 
+if TYPE_CHECKING:
+    from mockserver.fast import AioTarget
+
 __all__ = [
     "PRESETS",
     "Attempt",
     "Clock",
     "Delivery",
     "DeliveryLog",
+    "Engine",
     "FakeClock",
     "HeaderSource",
     "InsecureTLSWarning",
@@ -86,6 +101,12 @@ def _user_agent() -> str:
 
 USER_AGENT = _user_agent()
 
+#: Which engine runs :meth:`Sender.deliver_many`: ``httpx`` (threads on the sender's client, any
+#: transport, any clock), ``aiohttp`` (:mod:`mockserver.fast`, the real network only) or
+#: ``auto`` (aiohttp whenever it may be used, see :meth:`Sender.engine_for`).
+Engine = Literal["auto", "httpx", "aiohttp"]
+ENGINES: tuple[Engine, ...] = ("auto", "httpx", "aiohttp")
+
 
 class HeaderSource(Protocol):
     """Credential headers for one attempt (``mockserver.auth`` provides these)."""
@@ -97,6 +118,19 @@ def _positive(name: str, value: float) -> float:
     if not math.isfinite(value) or value <= 0:
         raise UsageError(f"{name} {value!r} must be a number of seconds > 0")
     return float(value)
+
+
+def _merge_headers(headers: dict[str, str], extra: Mapping[str, str]) -> None:
+    """``headers.update(extra)`` with case-insensitive names, so an override replaces."""
+    for name, value in extra.items():
+        for existing in [k for k in headers if k.lower() == name.lower() and k != name]:
+            del headers[existing]
+        headers[name] = value
+
+
+def _no_cookies() -> CookieJar:
+    """A jar that keeps nothing: each attempt is stateless, as Record360's sender is."""
+    return CookieJar(DefaultCookiePolicy(allowed_domains=[]))
 
 
 def _check_url(url: str, redactor: Redactor) -> httpx.URL:
@@ -156,6 +190,7 @@ class Sender:
         if parsed.password:
             self._redactor.add_secret(parsed.password)
         self._url = url
+        self._parsed = parsed
         self._policy = parse_retry(retry) if isinstance(retry, str) else retry
         self._timeout = httpx.Timeout(
             connect=_positive("connect timeout", connect_timeout),
@@ -184,14 +219,15 @@ class Sender:
             "User-Agent": USER_AGENT,
             # We keep only an excerpt of the answer; a compressed one could expand without bound.
             "Accept-Encoding": "identity",
-            **(headers or {}),
         }
+        _merge_headers(self._headers, headers or {})
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._rng = rng if rng is not None else random.Random()
         self._lock = threading.Lock()
         self._owns_client = client is None
         self._transport = transport
         self._verify = verify_setting(ca_bundle, insecure) if client is None else True
+        self._aio_ssl: ssl.SSLContext | None = None
         self._connections = max_connections
         self._retired: list[httpx.Client] = []
         self._client = client if client is not None else self._new_client(max_connections)
@@ -204,6 +240,7 @@ class Sender:
             timeout=self._timeout,
             limits=limits,
             follow_redirects=False,
+            cookies=_no_cookies(),
         )
 
     @property
@@ -249,12 +286,20 @@ class Sender:
         ``key`` becomes the delivery id (for a redelivery, pass the original id); otherwise a
         fresh uuid4 hex. Returns the finished record, ``delivered`` or ``dead-lettered``.
         """
+        delivery = self._start(payload, event, key)
+        number = 1
+        while (delay := self._settle(delivery, *self._attempt(delivery, number))) is not None:
+            self._clock.sleep(delay)
+            number += 1
+        return delivery
+
+    def _start(self, payload: Any, event: str, key: str | None = None) -> Delivery:
         try:
             body = encode_payload(payload)
         except (TypeError, ValueError) as exc:
             message = f"payload for event {event!r} is not JSON-serialisable: {exc}"
             raise UsageError(message) from exc
-        delivery = Delivery(
+        return Delivery(
             id=key or uuid.uuid4().hex,
             event=event,
             payload=payload,
@@ -262,27 +307,33 @@ class Sender:
             policy=self._policy.name,
             body=body,
         )
-        for number in range(1, self._policy.max_attempts + 1):
-            attempt, verdict = self._attempt(delivery, number)
-            delivery.attempts.append(attempt)
-            if verdict == "delivered":
-                delivery.status = "delivered"
-                return delivery
-            if verdict != "retry":
-                return self._dead_letter(delivery, verdict, _refusal(attempt, verdict))
-            if number == self._policy.max_attempts:
-                break
-            honoured = attempt.retry_after_s if attempt.status in RETRY_AFTER_STATUSES else None
-            attempt.delay_s = next_delay(self._policy, number, self._rng, honoured)
-            self._clock.sleep(attempt.delay_s)
-        last = delivery.attempts[-1]
-        count = len(delivery.attempts)
-        plural = "s" if count != 1 else ""
-        detail = (
-            f"{count} attempt{plural} failed, retry policy {self._policy.name!r} exhausted; "
-            f"last: {_describe(last)}"
-        )
-        return self._dead_letter(delivery, "exhausted", detail)
+
+    def _settle(self, delivery: Delivery, attempt: Attempt, verdict: Verdict) -> float | None:
+        """Record ``attempt``; end the delivery, or return the seconds to wait before the next.
+
+        The whole retry policy lives here, and both engines call it, so they cannot disagree on
+        what is retried, how long a ``Retry-After`` may stretch a delay, or why a delivery died.
+        """
+        delivery.attempts.append(attempt)
+        if verdict == "delivered":
+            delivery.status = "delivered"
+            return None
+        if verdict != "retry":
+            self._dead_letter(delivery, verdict, _refusal(attempt, verdict))
+            return None
+        number = attempt.number
+        if number >= self._policy.max_attempts:
+            count = len(delivery.attempts)
+            plural = "s" if count != 1 else ""
+            detail = (
+                f"{count} attempt{plural} failed, retry policy {self._policy.name!r} exhausted; "
+                f"last: {_describe(attempt)}"
+            )
+            self._dead_letter(delivery, "exhausted", detail)
+            return None
+        honoured = attempt.retry_after_s if attempt.status in RETRY_AFTER_STATUSES else None
+        attempt.delay_s = next_delay(self._policy, number, self._rng, honoured)
+        return attempt.delay_s
 
     def _dead_letter(self, delivery: Delivery, reason: Reason, detail: str) -> Delivery:
         delivery.status = "dead-lettered"
@@ -301,13 +352,14 @@ class Sender:
                     f"{self._redactor.text(str(exc))}"
                 ) from exc
             for name, value in credentials.items():
-                # Every credential value is a secret, also when a consumer echoes it back.
+                # Every credential value is a secret, also when a consumer echoes it back; a
+                # minted JWT is new each attempt, so it is remembered only while it is recent.
                 self._redactor.add_sensitive_header(name)
-                self._redactor.add_secret(value)
+                self._redactor.add_secret(value, ephemeral=True)
                 _scheme, _, token = value.partition(" ")
                 if token:
-                    self._redactor.add_secret(token)
-            headers.update(credentials)
+                    self._redactor.add_secret(token, ephemeral=True)
+            _merge_headers(headers, credentials)
         return headers
 
     def _attempt(self, delivery: Delivery, number: int) -> tuple[Attempt, Verdict]:
@@ -338,17 +390,37 @@ class Sender:
         burst: int = 1,
         on_done: Callable[[Delivery], None] | None = None,
         log: DeliveryLog | None = None,
+        engine: Engine = "auto",
     ) -> Summary:
         """Deliver ``(event, payload)`` pairs concurrently; memory stays flat.
 
-        ``concurrency`` worker threads share this sender's client (its pool is grown to match);
-        ``rate`` paces delivery *starts* per second on the clock (``burst`` back to back); the
-        input is consumed lazily; each finished delivery goes to ``log`` and ``on_done`` (called
-        from worker threads, one at a time) and is then dropped. Retries sleep in their worker,
-        so a long schedule holds a worker slot. Returns the :class:`Summary`.
+        At most ``concurrency`` attempts are in flight; ``rate`` paces delivery *starts* per
+        second (``burst`` back to back); the input is consumed lazily; each finished delivery
+        goes to ``log`` and ``on_done`` (called one at a time) and is then dropped. A failure on
+        the sender's side (the auth source, the log, ``on_done``) stops taking input, lets the
+        deliveries in flight finish, and is raised. Returns the :class:`Summary`.
+
+        ``engine`` (see :meth:`engine_for`) picks how, never what: with ``httpx`` the workers
+        are threads sharing this sender's client (its pool is grown to match) and a retry sleeps
+        in its worker; with ``aiohttp`` one event loop runs the attempts, and a retry waits
+        without a connection or a worker while other deliveries go on (up to
+        ``16 * concurrency`` unfinished deliveries are held, then the input waits).
         """
         if concurrency < 1:
             raise UsageError(f"concurrency {concurrency!r} must be at least 1")
+        chosen = self.engine_for(engine)
+        if chosen == "aiohttp":
+            from mockserver.fast import deliver_many_aio  # aiohttp is imported only when used
+
+            bucket = TokenBucket(rate, SystemClock(), burst=burst) if rate is not None else None
+            return deliver_many_aio(
+                self._aio_target(),
+                payloads,
+                concurrency=concurrency,
+                bucket=bucket,
+                on_done=on_done,
+                log=log,
+            )
         bucket = TokenBucket(rate, self._clock, burst=burst) if rate is not None else None
         self._ensure_connections(concurrency)
         return run_bulk(
@@ -359,6 +431,64 @@ class Sender:
             clock=self._clock,
             on_done=on_done,
             log=log,
+        )
+
+    def engine_for(self, engine: Engine = "auto") -> Literal["httpx", "aiohttp"]:
+        """The engine :meth:`deliver_many` would use for ``engine``.
+
+        ``auto`` means aiohttp when nothing ties this sender to httpx: it owns its client and
+        sends to the real network (no client or transport was injected), on the real clock, to
+        a URL without credentials in it, with no proxy configured for it in the environment,
+        and aiohttp is installed. Asking for ``aiohttp`` when one of those does not hold raises
+        :class:`UsageError` naming it.
+        """
+        if engine not in ENGINES:
+            raise UsageError(f"engine {engine!r} is not one of {', '.join(ENGINES)}")
+        if engine == "httpx":
+            return "httpx"
+        blocker = self._aio_blocker()
+        if blocker is None:
+            return "aiohttp"
+        if engine == "auto":
+            return "httpx"
+        raise UsageError(f"engine 'aiohttp' cannot be used: {blocker}; use engine='httpx'")
+
+    def _aio_blocker(self) -> str | None:
+        if not self._owns_client or self._transport is not None:
+            return "a client or transport was injected, and only httpx can send through it"
+        if type(self._clock) is not SystemClock:
+            return "the sender runs on an injected clock, and aiohttp waits in real time"
+        if self._parsed.userinfo:
+            return "the URL carries credentials; pass them with auth= instead"
+        proxies = urllib.request.getproxies_environment()
+        host = self._parsed.host
+        if self._parsed.scheme in proxies and not urllib.request.proxy_bypass(host):
+            return f"a {self._parsed.scheme} proxy is set in the environment"
+        if importlib.util.find_spec("aiohttp") is None:
+            return "aiohttp is not installed (pip install aiohttp)"
+        return None
+
+    def _aio_target(self) -> AioTarget:
+        from mockserver.fast import AioTarget
+
+        if self._aio_ssl is None:
+            verify = self._verify
+            # The very context httpx would use (certifi, SSL_CERT_FILE), so both trust the same.
+            self._aio_ssl = (
+                verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify)
+            )
+        return AioTarget(
+            url=self._url,
+            host=self._parsed.netloc.decode("ascii"),
+            ssl=self._aio_ssl,
+            connect_timeout=float(self._timeout.connect or DEFAULT_CONNECT_TIMEOUT),
+            read_timeout=float(self._timeout.read or DEFAULT_READ_TIMEOUT),
+            body_limit=self._body_limit,
+            redactor=self._redactor,
+            clock=self._clock,
+            start=self._start,
+            headers=self._request_headers,
+            settle=self._settle,
         )
 
     def _ensure_connections(self, concurrency: int) -> None:

@@ -36,11 +36,24 @@ class TokenBucket:
 
     def acquire(self) -> float:
         """Wait (on the clock) until a start is allowed; return the start time."""
+        now, start = self._book()
+        if start > now:
+            self._clock.sleep(start - now)
+        return start
+
+    def reserve(self) -> float:
+        """Book the next start without sleeping; return the seconds to wait for it (>= 0).
+
+        For callers that wait in their own way: the aiohttp engine awaits ``asyncio.sleep`` on
+        this, so pacing never blocks the event loop and the schedule is the same GCRA.
+        """
+        now, start = self._book()
+        return max(0.0, start - now)
+
+    def _book(self) -> tuple[float, float]:
         with self._lock:
             now = self._clock.now()
             tat = now if self._tat is None else max(self._tat, now)
             start = max(now, tat - self._tolerance)
             self._tat = tat + self._interval
-        if start > now:
-            self._clock.sleep(start - now)
-        return start
+        return now, start

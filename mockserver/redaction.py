@@ -16,6 +16,7 @@ Two mechanisms, used together:
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
 PLACEHOLDER = "[REDACTED]"
@@ -34,6 +35,9 @@ SENSITIVE_HEADERS: frozenset[str] = frozenset(
     }
 )
 
+#: How many ephemeral secrets (per-attempt JWTs) are remembered: far more than are ever in flight.
+RECENT_SECRETS = 512
+
 # Secrets shorter than this are not scrubbed from free text: replacing "a" everywhere would wreck
 # the output while hiding nothing. Header-level redaction still hides them.
 _MIN_SCRUB_LENGTH = 4
@@ -42,7 +46,9 @@ _MIN_SCRUB_LENGTH = 4
 class Redactor:
     """Replaces known secret values and sensitive headers with :data:`PLACEHOLDER`.
 
-    Thread-safe: the sender registers each freshly minted JWT from worker threads.
+    Thread-safe: the sender registers each freshly minted JWT from worker threads. Writers
+    replace the secret tuple and header set under a lock (copy on write), so readers, called for
+    every header of every attempt, take no lock and never sort.
     """
 
     def __init__(
@@ -52,30 +58,48 @@ class Redactor:
         sensitive_headers: Iterable[str] = (),
     ) -> None:
         self._lock = threading.Lock()
-        self._secrets: set[str] = set()
-        self._headers = set(SENSITIVE_HEADERS) | {h.lower() for h in sensitive_headers}
+        self._known: set[str] = set()
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._secrets: tuple[str, ...] = ()  # both of the above, longest first
+        self._headers = frozenset(SENSITIVE_HEADERS | {h.lower() for h in sensitive_headers})
         for secret in secrets:
             self.add_secret(secret)
 
-    def add_secret(self, secret: str) -> None:
-        """Remember a literal secret so :meth:`text` scrubs it from any output."""
-        if secret and len(secret) >= _MIN_SCRUB_LENGTH:
-            with self._lock:
-                self._secrets.add(secret)
+    def add_secret(self, secret: str, *, ephemeral: bool = False) -> None:
+        """Remember a literal secret so :meth:`text` scrubs it from any output.
+
+        ``ephemeral`` secrets (a JWT minted for one attempt) are kept only among the most recent
+        :data:`RECENT_SECRETS`: they need scrubbing from the answers of the attempts that carried
+        them, and a run of a million deliveries must not remember a million tokens.
+        """
+        if not secret or len(secret) < _MIN_SCRUB_LENGTH or secret in self._known:
+            return
+        with self._lock:
+            if not ephemeral:
+                self._known.add(secret)
+                self._recent.pop(secret, None)
+            elif secret in self._recent:
+                self._recent.move_to_end(secret)
+                return
+            else:
+                self._recent[secret] = None
+                while len(self._recent) > RECENT_SECRETS:
+                    self._recent.popitem(last=False)
+            self._secrets = tuple(sorted((*self._known, *self._recent), key=len, reverse=True))
 
     def add_sensitive_header(self, name: str) -> None:
         """Mark a header (for example a custom API-key header) as credential-bearing."""
-        with self._lock:
-            self._headers.add(name.lower())
+        lowered = name.lower()
+        if lowered not in self._headers:
+            with self._lock:
+                self._headers = self._headers | {lowered}
 
     def is_sensitive_header(self, name: str) -> bool:
         return name.lower() in self._headers
 
     def text(self, value: str) -> str:
         """Return ``value`` with every remembered secret replaced, longest first."""
-        with self._lock:
-            secrets = sorted(self._secrets, key=len, reverse=True)
-        for secret in secrets:
+        for secret in self._secrets:
             if secret in value:
                 value = value.replace(secret, PLACEHOLDER)
         return value
@@ -83,9 +107,17 @@ class Redactor:
     def headers(self, headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
         """Return a copy of ``headers`` safe to print: sensitive ones whole, others scrubbed."""
         items = headers.items() if isinstance(headers, Mapping) else headers
+        sensitive = self._headers
+        secrets = self._secrets
         safe: dict[str, str] = {}
         for name, value in items:
-            safe[name] = PLACEHOLDER if self.is_sensitive_header(name) else self.text(value)
+            if name.lower() in sensitive:
+                safe[name] = PLACEHOLDER
+                continue
+            for secret in secrets:
+                if secret in value:
+                    value = value.replace(secret, PLACEHOLDER)
+            safe[name] = value
         return safe
 
 

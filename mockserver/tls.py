@@ -40,6 +40,7 @@ __all__ = [
     "InsecureTLSWarning",
     "TransportFailure",
     "classify_transport_error",
+    "tls_failure_of",
     "verify_setting",
 ]
 
@@ -136,7 +137,8 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 def _tls_failure(chain: list[BaseException]) -> TransportFailure | None:
     for exc in chain:
-        if isinstance(exc, ssl.SSLCertVerificationError):
+        # aiohttp's wrapper is an SSLCertVerificationError too, but the codes are on its cause.
+        if isinstance(exc, ssl.SSLCertVerificationError) and hasattr(exc, "verify_code"):
             code = exc.verify_code
             failure, text = _VERIFY_CODES.get(code, ("verify-failed", exc.verify_message))
             detail = exc.verify_message or text
@@ -150,10 +152,18 @@ def _tls_failure(chain: list[BaseException]) -> TransportFailure | None:
     return None
 
 
+def tls_failure_of(exc: BaseException) -> TransportFailure | None:
+    """The TLS failure somewhere in ``exc``'s chain, or ``None``; any HTTP client's errors.
+
+    httpx and aiohttp both chain the :mod:`ssl` error with ``raise ... from``, so one walk
+    names certificate failures the same way for both engines.
+    """
+    return _tls_failure(_chain(exc))
+
+
 def classify_transport_error(exc: BaseException) -> TransportFailure:
     """Map an exception from sending or reading an answer to a :class:`TransportFailure`."""
-    chain = _chain(exc)
-    tls = _tls_failure(chain)
+    tls = tls_failure_of(exc)
     if tls is not None:
         return tls
     text = str(exc) or type(exc).__name__
