@@ -88,7 +88,13 @@ def verify(
 
 
 def run_check(ctx: CheckContext, name: str) -> Finding:
-    """One check; a crash inside it is reported as that check's failure, redacted, not raised."""
+    """One check; a crash inside it is reported as that check's failure, redacted, not raised.
+
+    When an earlier check found that nothing can be delivered (``ctx.blocked``, set by a failed
+    ``tls``), the check is skipped with that reason instead of failing on it.
+    """
+    if ctx.blocked is not None:
+        return Finding(name, "skipped", ctx.blocked)
     try:
         return REGISTRY.get(name)(ctx)
     except Exception as error:

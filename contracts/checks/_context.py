@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import random
 import threading
+import warnings
 from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from mockserver.auth import AuthScheme, NegativeVariant
 from mockserver.clock import Clock, SystemClock
 from mockserver.delivery import Delivery, Sender
 from mockserver.redaction import Redactor
+from mockserver.tls import InsecureTLSWarning
 
 __all__ = ["CONFIGURED", "NO_CREDENTIALS", "CheckContext", "VerifyOptions"]
 
@@ -78,6 +80,8 @@ class CheckContext:
     seed: int
     clock: Clock = field(default_factory=SystemClock)
     durations: array = field(default_factory=lambda: array("d"))  # type: ignore[type-arg]
+    #: Why the remaining checks cannot run (set after a failed ``tls``); None while they can.
+    blocked: str | None = None
     _senders: dict[str, Sender] = field(default_factory=dict)
     _bulk: BulkGenerator | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -133,6 +137,12 @@ class CheckContext:
         target = self.target
         # Forged credentials are not secrets, and a report must show them; the real ones are.
         redactor = self.redactor if credentials == CONFIGURED else _forged_redactor(self.redactor)
+        with warnings.catch_warnings():
+            # --insecure was asked for and is said once by the command; not once per sender.
+            warnings.simplefilter("ignore", InsecureTLSWarning)
+            return self._sender(target, source, redactor, connections)
+
+    def _sender(self, target: Target, source: Any, redactor: Redactor, connections: int) -> Sender:
         return Sender(
             target.url,
             transport=target.transport,
@@ -249,8 +259,8 @@ class _ForgedAware(Redactor):
         super().__init__()
         self._base = base
 
-    def add_secret(self, secret: str) -> None:  # forged values are evidence, not secrets
-        pass
+    def add_secret(self, secret: str, *, ephemeral: bool = False) -> None:
+        pass  # forged values are evidence, not secrets
 
     def add_sensitive_header(self, name: str) -> None:
         pass

@@ -57,21 +57,33 @@ def rate_limit(ctx: CheckContext) -> Finding:
     )
     burst_rate = len(bodies) / max(time.monotonic() - started, 1e-9)
     details: dict[str, Any] = {"burst": dict(outcomes), "burst_rate_per_s": round(burst_rate, 1)}
+    # A body refused again when sent alone is refused for what it is, not for the load: that is
+    # accepts-valid's business (as tolerates-evolution counts only what the change broke).
+    alone = [accepted(ctx.deliver(d.body, event=d.event, key=d.id)) for d in bad]
+    refused_alone = alone.count(False)
+    bad = [d for d, ok in zip(bad, alone, strict=True) if ok]
+    if refused_alone:
+        details["refused_also_alone"] = refused_alone
     if bad:
         summary = ", ".join(f"{n} x {k}" for k, n in outcomes.items() if not _ok(k))
         return Finding(
             NAME,
             "failed",
             f"under load ({len(bodies)} at {burst_rate:.0f}/s) answered {summary}; "
-            "expected only 2xx or 429",
+            f"{len(bad)} of them were accepted when sent alone; expected only 2xx or 429",
             {**details, **ctx.evidence(bad[0])},
         )
     if not rejected:
-        message = f"no limit reached at {burst_rate:.0f}/s ({len(bodies)} deliveries, all 2xx)"
+        answers = f"{refused_alone} refused also when sent alone" if refused_alone else "all 2xx"
+        message = f"no limit reached at {burst_rate:.0f}/s ({len(bodies)} deliveries, {answers})"
         return Finding(NAME, "failed" if options.require_rate_limit else "passed", message, details)
 
-    never, recovery = _redeliver(ctx, rejected)
+    never, refused, recovery = _redeliver(ctx, rejected)
     details["recovered_in_s"] = round(recovery, 2)
+    if refused:
+        # The limit lifted for these, but the consumer refused the body itself (say a 422):
+        # that is accepts-valid's business, not the limiter's.
+        details["refused_after_limit_lifted"] = len(refused)
     if never:
         return Finding(
             NAME,
@@ -80,10 +92,14 @@ def rate_limit(ctx: CheckContext) -> Finding:
             f"{options.recovery_budget_s:.0f} s (last: {answered(never[0])}); a 429 must lift",
             {**details, **ctx.evidence(never[0])},
         )
-    message = (
-        f"limit reached: {len(rejected)} of {len(bodies)} answered 429 at {burst_rate:.0f}/s, "
-        f"all accepted on redelivery within {recovery:.1f} s"
+    outcome = (
+        f"the limit lifted for all within {recovery:.1f} s ({len(refused)} then refused for their "
+        "content)"
+        if refused
+        else f"all accepted on redelivery within {recovery:.1f} s"
     )
+    limited = f"limit reached: {len(rejected)} of {len(bodies)} answered 429 at {burst_rate:.0f}/s"
+    message = f"{limited}, {outcome}"
     if no_retry_after:
         return Finding(
             NAME,
@@ -98,15 +114,23 @@ def _ok(outcome: str) -> bool:
     return outcome == "429" or (outcome.isdigit() and 200 <= int(outcome) < 300)
 
 
-def _redeliver(ctx: CheckContext, rejected: list[Delivery]) -> tuple[list[Delivery], float]:
-    """Send every rejected body again once its Retry-After has passed, as Record360 would."""
+def _redeliver(
+    ctx: CheckContext, rejected: list[Delivery]
+) -> tuple[list[Delivery], list[Delivery], float]:
+    """Send every rejected body again once its Retry-After has passed, as Record360 would.
+
+    Returns the deliveries still answered 429 (or out of time): the limit never lifted for them;
+    those answered otherwise but not accepted: the limit lifted, the body was refused; and the
+    time it took.
+    """
     started = time.monotonic()
     deadline = started + ctx.options.recovery_budget_s
     due = sorted(
         (d.attempts[-1].started_at + (d.attempts[-1].retry_after_s or 1.0), index, d)
         for index, d in enumerate(rejected)
     )
-    never = []
+    never: list[Delivery] = []
+    refused: list[Delivery] = []
     for when, _, original in due:
         wait = when - ctx.clock.now()
         if wait > 0:
@@ -115,6 +139,8 @@ def _redeliver(ctx: CheckContext, rejected: list[Delivery]) -> tuple[list[Delive
             never.append(original)
             continue
         delivery = ctx.deliver(original.body, event=original.event, key=original.id)
-        if not accepted(delivery):
+        if delivery.attempts[-1].status in (429, None):  # still limited, or no answer at all
             never.append(delivery)
-    return never, time.monotonic() - started
+        elif not accepted(delivery):
+            refused.append(delivery)
+    return never, refused, time.monotonic() - started

@@ -46,6 +46,7 @@ def tls(ctx: CheckContext) -> Finding:
             cert = conn.getpeercert() or {}
     except ssl.SSLCertVerificationError as error:
         failure = classify_transport_error(error)
+        _block(ctx)
         return Finding(
             NAME,
             "failed",
@@ -53,6 +54,7 @@ def tls(ctx: CheckContext) -> Finding:
             {"tls_failure": failure.tls_failure},
         )
     except (OSError, ssl.SSLError) as error:
+        _block(ctx)
         return Finding(NAME, "failed", f"TLS handshake with {host}:{port} failed: {error}")
     details = {
         "version": version,
@@ -71,6 +73,13 @@ def tls(ctx: CheckContext) -> Finding:
     return Finding(
         NAME, "passed", f"{version}, chain and hostname valid, expires in {days:.0f} days", details
     )
+
+
+def _block(ctx: CheckContext) -> None:
+    """The sender verifies as this check does, so no delivery can connect: say so once, and
+    let the other checks be skipped with the reason rather than fail on it (unless insecure)."""
+    if not ctx.target.insecure:
+        ctx.blocked = "not run: tls failed, so no delivery can connect; fix the certificate first"
 
 
 def _name(parts: object) -> str:

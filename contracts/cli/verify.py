@@ -86,6 +86,11 @@ def run(args: argparse.Namespace) -> int:
     checks, options = options_from(args)
     settings = delivery_settings(args)
     target = Target.from_url(args.url, ca_bundle=settings.ca_bundle, insecure=settings.insecure)
+    if settings.insecure:
+        print(
+            "warning: --insecure: certificates are not verified (tls still reports them)",
+            file=sys.stderr,
+        )
     report = run_and_print(target, settings, checks, options)
     if args.report_json:
         write_report(report, args.report_json)
