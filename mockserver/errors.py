@@ -5,7 +5,8 @@ single line and exit code 2 without a traceback::
 
     R360Error
     ├── UsageError        a bad flag, SPEC string, URL, file or config value (the user can fix it)
-    │   └── AuthSpecError a bad ``--auth`` SPEC; names the part that is wrong
+    │   ├── AuthSpecError a bad ``--auth`` SPEC; names the part that is wrong
+    │   └── ConfigError   a bad ``serve`` config or subscription; names the file, subscription, key
     └── DeliveryError     the sender itself could not run a delivery (not a consumer failure)
 
 A consumer answering 500 is *not* an error: it is an attempt outcome recorded on the delivery.
@@ -25,6 +26,27 @@ class UsageError(R360Error, ValueError):
 
 class AuthSpecError(UsageError):
     """A malformed auth SPEC; the message names the part that is wrong and shows the forms."""
+
+
+class ConfigError(UsageError):
+    """A bad subscription or server setting, from a TOML file or the control API.
+
+    Carries where it was found: ``path`` (the file, ``None`` for the API), ``subscription`` (its
+    id, or ``#n`` when it has none) and ``key`` (the offending setting).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        subscription: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.subscription = subscription
+        self.key = key
 
 
 class DeliveryError(R360Error):

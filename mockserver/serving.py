@@ -80,8 +80,14 @@ def _server_context(ca: trustme.CA) -> ssl.SSLContext:
 
 
 @contextmanager
-def serve_consumer(config: ConsumerConfig, *, tls: bool = False) -> Iterator[RunningConsumer]:
-    """Serve a fresh reference consumer on ``127.0.0.1``, a free port, until the block exits."""
+def serve_consumer(
+    config: ConsumerConfig, *, tls: bool = False, port: int = 0
+) -> Iterator[RunningConsumer]:
+    """Serve a fresh reference consumer on ``127.0.0.1`` until the block exits.
+
+    ``port`` 0 (the default) lets the OS pick a free one; ``r360-webhooks consumer`` passes a
+    fixed port so that a ``serve`` config can name it.
+    """
     consumer = create_consumer(config)
     errors: list[BaseException] = []
 
@@ -101,8 +107,9 @@ def serve_consumer(config: ConsumerConfig, *, tls: bool = False) -> Iterator[Run
             ca.cert_pem.write_to_path(str(ca_pem))
             context = _server_context(ca)
         server = make_server(
-            LOOPBACK, 0, guarded, threaded=True, request_handler=_QuietHandler, ssl_context=context
-        )
+            LOOPBACK, port, guarded,
+            threaded=True, request_handler=_QuietHandler, ssl_context=context,
+        )  # fmt: skip
         stack.callback(server.server_close)
         port = server.socket.getsockname()[1]
         running = RunningConsumer(

@@ -12,14 +12,14 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from contracts.cli import demo, example, schema, send, validate, verify
+from contracts.cli import consumer, demo, example, schema, send, serve, validate, verify
 from mockserver.errors import R360Error
 
 __all__ = ["main"]
 
 PROG = "r360-webhooks"
 #: Sub-command modules; each offers ``register(subparsers)`` and sets ``func`` on its parser.
-COMMANDS: tuple[ModuleType, ...] = (validate, schema, example, send, verify, demo)
+COMMANDS: tuple[ModuleType, ...] = (validate, schema, example, send, verify, demo, serve, consumer)
 
 
 class _Parser(argparse.ArgumentParser):

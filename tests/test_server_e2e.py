@@ -1,0 +1,219 @@
+"""``serve`` end to end on real loopback sockets: a real consumer, restarts, shutdown, the CLI."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from werkzeug.wrappers import Request, Response
+
+from mockserver.auth import BearerAuth
+from mockserver.consumer import ConsumerConfig
+from mockserver.server import App, create_app
+from mockserver.serving import serve_consumer
+from mockserver.subscriptions import ServerConfig
+from tests._server import WAIT_S, subscription, wait_until
+from tests.servers import serve_wsgi
+
+TOKEN = "e2e-bearer-token-0123456789"
+
+
+@contextmanager
+def api(app: App) -> Iterator[httpx.Client]:
+    """``app`` served on 127.0.0.1, a free port, with an HTTP client for its control API."""
+    with serve_wsgi(app) as server, httpx.Client(base_url=server.url, timeout=5) as client:
+        yield client
+
+
+def deliveries(client: httpx.Client, **query: Any) -> dict[str, Any]:
+    response = client.get("/v1/deliveries", params=query)
+    assert response.status_code == 200
+    page: dict[str, Any] = response.json()
+    return page
+
+
+def test_deliveries_reach_a_real_consumer_and_survive_a_restart(tmp_path: Path) -> None:
+    auth = BearerAuth(TOKEN)
+    with serve_consumer(ConsumerConfig(auth=auth)) as consumer:
+        app = create_app(ServerConfig(state_dir=tmp_path))
+        try:
+            with api(app) as client:
+                created = client.post(
+                    "/v1/subscriptions",
+                    json={"id": "ref", "url": consumer.url, "auth": f"bearer:{TOKEN}"},
+                )
+                assert created.status_code == 201
+                accepted = client.post("/v1/events", json={"event": "any", "count": 3, "seed": 5})
+                assert accepted.status_code == 202
+
+                wait_until(lambda: deliveries(client, status="delivered")["total"] == 3)
+        finally:
+            app.close()
+        ledger = consumer.consumer.ledger()
+    assert (ledger["accepted"], ledger["rejected"]) == (3, {})
+
+    restarted = create_app(ServerConfig(state_dir=tmp_path))
+    try:
+        with api(restarted) as client:
+            page = deliveries(client)
+            assert [d["status"] for d in page["deliveries"]] == ["delivered"] * 3
+            one = client.get(f"/v1/deliveries/{page['deliveries'][0]['id']}")
+            assert one.json()["attempts"][0]["status"] == 202
+            assert TOKEN not in one.text
+    finally:
+        restarted.close()
+
+
+def test_a_delivery_interrupted_by_shutdown_is_recorded_not_lost(tmp_path: Path) -> None:
+    hits: list[float] = []
+
+    @Request.application
+    def down(request: Request) -> Response:
+        hits.append(time.monotonic())
+        return Response("down for maintenance", status=503)
+
+    with serve_wsgi(down) as consumer:
+        failing = subscription(id="down", url=consumer.url + "/hook", retry="custom:30")
+        app = create_app(ServerConfig(subscriptions=(failing,), state_dir=tmp_path, workers=1))
+        with api(app) as client:
+            first, second = client.post(
+                "/v1/events", json={"event": "task.completed", "count": 2}
+            ).json()["deliveries"]
+            wait_until(lambda: hits and app.pool.in_flight == 1)
+
+            started = time.monotonic()
+            interrupted = app.close(timeout=5)
+
+            assert time.monotonic() - started < 3  # the 30 s retry wait was cut short
+            assert interrupted == 2
+            waiting = client.get(f"/v1/deliveries/{first['id']}").json()
+            queued = client.get(f"/v1/deliveries/{second['id']}").json()
+    assert (waiting["status"], queued["status"]) == ("interrupted", "interrupted")
+    assert "after 1 failed attempt, while waiting" in waiting["detail"]
+    assert queued["detail"] == "the server stopped before this delivery started"
+    assert len(hits) == 1
+
+    restarted = create_app(ServerConfig(state_dir=tmp_path))
+    try:
+        page = restarted.store.query()
+        assert [r.status for r in page.records] == ["interrupted", "interrupted"]
+    finally:
+        restarted.close()
+
+
+class Lines:
+    """The subprocess's stdout, line by line, read in a thread so that a wait can time out."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.queue: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        assert process.stdout is not None
+        stream = process.stdout
+        self.reader = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self.reader.start()
+
+    def _read(self, stream: Any) -> None:
+        for line in stream:
+            self.queue.put(line)
+
+    def next(self, timeout: float = WAIT_S) -> str:
+        try:
+            line = self.queue.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no new line after {timeout} s; so far: {self.seen}") from None
+        self.seen.append(line)
+        return line
+
+    def text(self) -> str:
+        while not self.queue.empty():
+            self.seen.append(self.queue.get())
+        return "".join(self.seen)
+
+
+def _start(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen[str], Lines]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "contracts", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env},
+    )
+    return process, Lines(process)
+
+
+def _stop(process: subprocess.Popen[str], lines: Lines, signum: int) -> tuple[str, str]:
+    process.send_signal(signum)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    assert process.stdout is not None and process.stderr is not None
+    lines.reader.join(5)
+    err = process.stderr.read()
+    process.stdout.close()
+    process.stderr.close()
+    return lines.text(), err
+
+
+@pytest.mark.slow
+def test_the_serve_command_delivers_and_stops_on_sigterm(tmp_path: Path) -> None:
+    with serve_consumer(ConsumerConfig(auth=BearerAuth(TOKEN))) as consumer:
+        config = tmp_path / "serve.toml"
+        config.write_text(
+            f'[[subscriptions]]\nid = "ref"\nurl = "{consumer.url}"\n'
+            'auth = "bearer:env:R360_TOKEN"\n'
+        )
+        state = tmp_path / "state"
+        process, lines = _start(
+            "serve", "--port", "0", "--config", str(config), "--state", str(state),
+            env={"R360_TOKEN": TOKEN},
+        )  # fmt: skip
+        try:
+            first = lines.next()
+            assert first.startswith("mock Record360 on http://127.0.0.1:"), first
+            base = first.split()[3]
+            with httpx.Client(base_url=base, timeout=5) as client:
+                response = client.post("/v1/events", content=b'{"event":"transaction.create"}')
+                assert response.status_code == 202
+                wait_until(lambda: deliveries(client, status="delivered")["total"] == 1)
+        finally:
+            out, err = _stop(process, lines, signal.SIGTERM)
+        assert process.returncode == 0, err
+        assert "stopped (0 deliveries recorded as interrupted)" in out
+        assert "subscriptions  1 from" in out and "ref: " + consumer.url in out
+        assert TOKEN not in out + err
+        assert consumer.consumer.ledger()["accepted"] == 1
+    lines = (state / "deliveries.jsonl").read_text().splitlines()
+    assert '"status": "delivered"' in lines[-1]
+
+
+@pytest.mark.slow
+def test_the_consumer_command_receives_until_ctrl_c() -> None:
+    process, lines = _start("consumer", "--port", "0", "--auth", "bearer:env:R360_TOKEN",
+                     env={"R360_TOKEN": TOKEN})  # fmt: skip
+    try:
+        first = lines.next()
+        assert first.startswith("reference consumer on http://127.0.0.1:"), first
+        url = first.split()[-1]
+        body = {"event": "completed", "task": {"id": "t-1"}}
+        unauthorised = httpx.post(url, json=body, timeout=5)
+        accepted = httpx.post(url, json=body, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert (unauthorised.status_code, accepted.status_code) == (401, 202)
+        news = [lines.next() for _ in range(4)][-1]  # 3 lines of settings, then the news
+        assert news.startswith("received: accepted 1"), lines.seen
+    finally:
+        out, err = _stop(process, lines, signal.SIGINT)
+    assert process.returncode == 0, err
+    assert "stopped; accepted 1, duplicates 0, ignored 0, rejected 401: 1" in out
