@@ -32,6 +32,7 @@ docs: $(STAMP)
 	$(BIN)/r360-webhooks schema --markdown > docs/reference.md
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/run.py
 
 clean:

@@ -24,4 +24,4 @@ class Row:
         return self.ours / self.peer if self.peer else float("inf")
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "ratio": round(self.ratio, 3)}
+        return {**asdict(self), "ratio": round(self.ratio, 3) if self.peer else None}

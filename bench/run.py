@@ -9,19 +9,27 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import generate, send
+from bench import generate, send, validate, verify
 from bench.common import Row
 
-BENCHMARKS = (generate, send)
+BENCHMARKS = (generate, validate, send, verify)
 
 
 def print_table(rows: list[Row]) -> None:
     print(f"{'benchmark':<34} {'ours':>12} {'peer':>12}  {'ratio':>7}  target   peer")
     for row in rows:
         print(
-            f"{row.name:<34} {row.ours:>12,.0f} {row.peer:>12,.0f}  {row.ratio:>6.2f}x  "
+            f"{row.name:<34} {_num(row.ours):>12} {_num(row.peer):>12}  {_ratio(row):>7}  "
             f"{row.target:<8} {row.peer_name} ({row.unit})"
         )
+
+
+def _num(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
+
+
+def _ratio(row: Row) -> str:
+    return f"{row.ratio:.2f}x" if row.peer else "-"
 
 
 def main() -> int:
