@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint type docs bench clean
+.PHONY: demo test lint type docs bench clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/r360-webhooks demo
 
-test: $(STAMP)
+# Debian's chromium and chromium-driver for the dashboard's browser test, when missing.
+browser:
+	./scripts/install-browser.sh
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

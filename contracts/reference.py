@@ -10,12 +10,22 @@ the one place the schemas record it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from contracts import schemas
 
-__all__ = ["PROVENANCE", "provenance_of", "render_markdown"]
+__all__ = [
+    "MARKDOWN",
+    "PROVENANCE",
+    "Markup",
+    "example_text",
+    "object_names",
+    "provenance_of",
+    "render_markdown",
+    "type_of",
+]
 
 #: Description prefixes, in the order of certainty, with the label the docs show.
 PROVENANCE: dict[str, str] = {
@@ -42,13 +52,43 @@ def provenance_of(description: str) -> tuple[str, str]:
     return "", description
 
 
+@dataclass(frozen=True, slots=True)
+class Markup:
+    """How :func:`type_of` writes a type: the Markdown reference and the dashboard's HTML page
+    share one reading of the schemas and differ only in these three ways of writing."""
+
+    #: Plain words ("array of", "string (date-time)").
+    text: Callable[[str], str]
+    #: A literal value (a ``const``).
+    code: Callable[[str], str]
+    #: A link to the section of the bundled schema called by its name (``"photo"``).
+    link: Callable[[str], str]
+
+
+def _markdown_link(name: str) -> str:
+    title = schemas.load_schema(name)["title"]
+    anchor = f"{title} ({name}.json)".lower()
+    anchor = "".join(c for c in anchor if c.isalnum() or c in " -_").replace(" ", "-")
+    return f"[{name}](#{anchor})"
+
+
+#: GitHub Markdown, as in ``docs/reference.md``.
+MARKDOWN = Markup(text=str, code=lambda literal: f"`{literal}`", link=_markdown_link)
+
+
+def object_names() -> list[str]:
+    """The object schemas in reference order: each event's resource first, then the rest."""
+    events = schemas.known_events()
+    event_names = {spec.name for spec in events}
+    resources_ = [spec.resource for spec in events]
+    others = [n for n in schemas.schema_names() if n not in (*event_names, *resources_)]
+    return resources_ + [n for n in others if n not in ("webhook", "common")]
+
+
 def render_markdown() -> str:
     """The whole reference as Markdown, deterministic for a given set of schema files."""
     events = schemas.known_events()
-    event_names = {spec.name for spec in events}
-    resources_ = [spec.resource for spec in events]  # the event objects first, then the rest
-    others = [n for n in schemas.schema_names() if n not in (*event_names, *resources_)]
-    objects = resources_ + [n for n in others if n not in ("webhook", "common")]
+    objects = object_names()
     lines = [
         "# Record360 v1 webhooks: schema reference",
         "",
@@ -106,7 +146,7 @@ def _render_object(name: str) -> list[str]:
     if "properties" in schema:
         lines += _field_table(schema)
     else:
-        lines += [f"Type: {_type_of(schema)}.", ""]
+        lines += [f"Type: {type_of(schema)}.", ""]
     return lines
 
 
@@ -119,7 +159,7 @@ def _field_table(schema: Mapping[str, Any]) -> list[str]:
     for field, prop in schema["properties"].items():
         label, text = provenance_of(prop.get("description", ""))
         rows.append(
-            f"| `{field}` | {_type_of(prop)} | {'yes' if field in required else 'no'} "
+            f"| `{field}` | {type_of(prop)} | {'yes' if field in required else 'no'} "
             f"| {label} | {_cell(text)} | {_example_of(prop)} |"
         )
     return [*rows, ""]
@@ -137,47 +177,52 @@ def _render_common() -> list[str]:
     return [*lines, ""]
 
 
-def _type_of(schema: Mapping[str, Any]) -> str:
+def type_of(schema: Mapping[str, Any], markup: Markup = MARKDOWN) -> str:
+    """A property's type in a few words: ``array of photo``, ``string or null``, a link..."""
     if "$ref" in schema:
-        return _ref_name(schema["$ref"])
+        return _ref_name(schema["$ref"], markup)
     if "const" in schema:
-        return f"`{json.dumps(schema['const'])}`"
+        return markup.code(json.dumps(schema["const"]))
     branches = schema.get("anyOf") or schema.get("oneOf")
     if branches:
-        return " or ".join(_type_of(branch) for branch in branches)
+        return " or ".join(type_of(branch, markup) for branch in branches)
     declared = schema.get("type")
     if declared == "array":
         items = schema.get("items")
-        return f"array of {_type_of(items)}" if isinstance(items, Mapping) else "array"
+        if isinstance(items, Mapping):
+            return markup.text("array of ") + type_of(items, markup)
+        return markup.text("array")
     if declared == "object" and isinstance(schema.get("additionalProperties"), Mapping):
-        return f"map of {_type_of(schema['additionalProperties'])}"
+        return markup.text("map of ") + type_of(schema["additionalProperties"], markup)
     if isinstance(declared, list):
-        return " or ".join(declared)
+        return markup.text(" or ".join(declared))
     if declared is None:
-        return "any JSON"
+        return markup.text("any JSON")
     fmt = schema.get("format")
-    return f"{declared} ({fmt})" if fmt else str(declared)
+    return markup.text(f"{declared} ({fmt})" if fmt else str(declared))
 
 
-def _ref_name(ref: str) -> str:
+def _ref_name(ref: str, markup: Markup) -> str:
     target, _, fragment = ref.partition("#")
     if fragment:
-        return _COMMON_NAMES.get(fragment.rsplit("/", 1)[-1], fragment)
-    name = target.removesuffix(".json")
-    title = schemas.load_schema(name)["title"]
-    anchor = f"{title} ({name}.json)".lower()
-    anchor = "".join(c for c in anchor if c.isalnum() or c in " -_").replace(" ", "-")
-    return f"[{name}](#{anchor})"
+        return markup.text(_COMMON_NAMES.get(fragment.rsplit("/", 1)[-1], fragment))
+    return markup.link(target.removesuffix(".json"))
 
 
-def _example_of(schema: Mapping[str, Any]) -> str:
+def example_text(schema: Mapping[str, Any]) -> str:
+    """The first example as one line of JSON, cut to fit a table cell; empty when none."""
     examples = schema.get("examples")
     if not examples:
         return ""
     text = json.dumps(examples[0], ensure_ascii=False)
     if len(text) > _EXAMPLE_WIDTH:
         text = text[: _EXAMPLE_WIDTH - 3] + "..."
-    return f"`{_cell(text)}`"
+    return text
+
+
+def _example_of(schema: Mapping[str, Any]) -> str:
+    text = example_text(schema)
+    return f"`{_cell(text)}`" if text else ""
 
 
 def _cell(text: str) -> str:

@@ -243,14 +243,36 @@ def _paths() -> dict[str, Any]:
         },
     }
     accepted = _json(_ref("Accepted"), "Accepted: each delivery is pending; poll its id.")
+    html: dict[str, Any] = {"text/html": {"schema": {}}}
     return {
         "/": {
             "get": {
                 "operationId": "index",
-                "summary": "A small HTML page (the dashboard, when installed).",
+                "summary": "The dashboard (mockserver.dashboard): deliveries, newest first.",
+                "parameters": [{"name": "status", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "HTML", "content": html}},
+            }
+        },
+        "/deliveries/{id}": {
+            "get": {
+                "operationId": "delivery_page",
+                "summary": "The dashboard's page of one delivery: attempts, payload, Redeliver.",
+                "parameters": [id_param],
                 "responses": {
-                    "200": {"description": "HTML", "content": {"text/html": {"schema": {}}}}
+                    "200": {"description": "HTML", "content": html},
+                    # An id that is not one path segment matches no page: the API's JSON 404.
+                    "404": {
+                        "description": "No delivery has this id.",
+                        "content": {**html, **not_found["content"]},
+                    },
                 },
+            }
+        },
+        "/schemas": {
+            "get": {
+                "operationId": "schema_page",
+                "summary": "The schema reference of the webhooks, as HTML.",
+                "responses": {"200": {"description": "HTML", "content": html}},
             }
         },
         "/healthz": {

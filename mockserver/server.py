@@ -16,8 +16,8 @@ One :class:`~werkzeug.routing.Rule` per endpoint, one ``on_<endpoint>`` method e
 
 A bad request is a 4xx whose message says what is wrong; a 500 is only the last resort for a
 bug, and is logged. Deliveries run in the background (:mod:`mockserver.worker`) and every state
-change is recorded (:mod:`mockserver.store`). :meth:`App.add_view` lets another module, such as
-a dashboard, add pages that read the same :attr:`App.store`.
+change is recorded (:mod:`mockserver.store`). :meth:`App.add_view` lets another module add pages
+that read the same :attr:`App.store`; :func:`create_app` installs :mod:`mockserver.dashboard`.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from contracts import schemas
+from mockserver import dashboard
 from mockserver._api import int_param, json_response, parse_trigger, read_object
 from mockserver.errors import R360Error
 from mockserver.openapi import CURSOR_PATTERN, MAX_LIMIT, MAX_OFFSET, openapi_document
@@ -329,4 +330,6 @@ def _choice(value: str | None, name: str, allowed: Sequence[str]) -> str | None:
 
 def create_app(config: ServerConfig | None = None) -> App:
     """Build the mock server and start its delivery workers; call :meth:`App.close` to stop."""
-    return App(config if config is not None else ServerConfig())
+    app = App(config if config is not None else ServerConfig())
+    dashboard.install(app)
+    return app

@@ -1,0 +1,246 @@
+"""The dashboard in a real headless Chromium, against a real reference consumer on loopback.
+
+Everything runs on 127.0.0.1: the mock server and the consumer on port 0, Chromium with its
+background networking off. Chromium and chromedriver come from Debian (``/usr/bin``, installed
+by ``scripts/install-browser.sh``); when they are missing the tests fail and say so, because a
+skipped browser test would let a broken dashboard through. Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.wait import WebDriverWait
+from werkzeug.wrappers import Request, Response
+
+from mockserver.auth import BearerAuth
+from mockserver.consumer import ConsumerConfig
+from mockserver.server import create_app
+from mockserver.serving import RunningConsumer, serve_consumer
+from mockserver.subscriptions import ServerConfig
+from tests._server import subscription
+from tests.servers import serve_wsgi
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ARGUMENTS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,900",
+)
+#: Every wait in the browser gives up after this long.
+WAIT_S = 15
+TOKEN = "browser-bearer-token-0123456789"
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Site:
+    url: str
+    consumer: RunningConsumer
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    """The mock server with one subscription, to a real reference consumer (fresh per test)."""
+    with serve_consumer(ConsumerConfig(auth=BearerAuth(TOKEN))) as consumer:
+        reference = subscription(id="reference", url=consumer.url, auth=f"bearer:{TOKEN}")
+        app = create_app(ServerConfig(subscriptions=(reference,)))
+        try:
+            with serve_wsgi(app) as server:
+                yield Site(server.url, consumer)
+        finally:
+            app.close(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def artifacts(repo_root: Path) -> Path:
+    folder = repo_root / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@contextmanager
+def chromium(profile: Path) -> Iterator[webdriver.Chrome]:
+    """Headless Chromium with a fresh profile; fails (never skips) when it is not installed."""
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
+    if missing:
+        pytest.fail(
+            f"{' and '.join(missing)} not found: run scripts/install-browser.sh "
+            "(apt-get install chromium chromium-driver)",
+            pytrace=False,
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (*ARGUMENTS, f"--user-data-dir={profile}"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+        # A script error or a Content-Security-Policy violation is a console error.
+        errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+        assert errors == []
+    finally:
+        driver.quit()
+
+
+def wait(driver: WebDriver, css: str) -> WebElement:
+    """The first element matching ``css``, once it exists (at most ``WAIT_S``)."""
+    found: WebElement = WebDriverWait(driver, WAIT_S).until(
+        lambda d: (d.find_elements(By.CSS_SELECTOR, css) or [None])[0],
+        message=f"no element matches {css!r} after {WAIT_S} s",
+    )
+    return found
+
+
+def screenshot(driver: webdriver.Chrome, path: Path, max_height: int = 4000) -> None:
+    """The whole page, not just the window (Chromium's DevTools protocol, beyond the viewport)."""
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    clip = {
+        "x": 0,
+        "y": 0,
+        "width": size["width"],
+        "height": min(size["height"], max_height),
+        "scale": 1,
+    }
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+    )
+    path.write_bytes(base64.b64decode(shot["data"]))
+    assert path.stat().st_size > 10_000
+
+
+def test_trigger_deliver_inspect_and_redeliver(site: Site, artifacts: Path, tmp_path: Path) -> None:
+    with chromium(tmp_path / "profile") as driver:
+        driver.get(site.url + "/")
+        assert driver.title.startswith("Deliveries")
+        wait(driver, "#live.on")  # the script polls the API
+        assert driver.find_elements(By.CSS_SELECTOR, '[data-testid="delivery-row"]') == []
+        driver.execute_script("window.notReloaded = true")
+
+        # Trigger from the page's form; the row appears by itself (no reload) once delivered.
+        Select(driver.find_element(By.ID, "event")).select_by_value("transaction.create")
+        driver.find_element(By.ID, "trigger").click()
+        WebDriverWait(driver, WAIT_S).until(
+            lambda d: d.find_element(By.ID, "trigger-result").text.startswith("Queued 1 ")
+        )
+        row = wait(driver, '[data-testid="delivery-row"][data-status="delivered"]')
+        original = row.get_attribute("data-id")
+        assert original and row.get_attribute("data-event") == "transaction.create"
+        cells = [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+        assert cells[1:6] == [
+            "delivered",
+            "transaction.create",
+            f"reference\n{site.consumer.url}",
+            "1",
+            "202",
+        ]
+        delivered = driver.find_element(By.CSS_SELECTOR, '[data-state="delivered"] .n')
+        WebDriverWait(driver, WAIT_S).until(lambda d: delivered.text == "1")
+        assert driver.execute_script("return window.notReloaded") is True
+
+        # Its page: the attempt (credentials redacted) and the payload.
+        row.find_element(By.CSS_SELECTOR, '[data-testid="delivery-link"]').click()
+        detail = wait(driver, f'#delivery[data-id="{original}"][data-status="delivered"]')
+        [attempt] = detail.find_elements(By.CSS_SELECTOR, '[data-testid="attempt-row"]')
+        assert attempt.get_attribute("data-status") == "202"
+        assert "authorization: [REDACTED]" in detail.text and TOKEN not in driver.page_source
+        assert '"event": "create"' in driver.find_element(By.ID, "payload").text
+
+        # Redeliver: the new delivery is linked, and its badge turns delivered by itself.
+        driver.find_element(By.ID, "redeliver").click()
+        link = wait(driver, "#redelivered")
+        wait(driver, '#redelivered-status [data-testid="status"].s-delivered')
+        screenshot(driver, artifacts / "dashboard-detail.png")
+
+        link.click()
+        again = wait(driver, '#delivery[data-status="delivered"]')
+        redelivery = again.get_attribute("data-id")
+        assert redelivery and redelivery != original
+        assert driver.find_element(By.ID, "redelivery-of").text == original[:8]
+        assert len(again.find_elements(By.CSS_SELECTOR, '[data-testid="attempt-row"]')) == 1
+
+        # Back on the list: both, newest (the redelivery) first.
+        driver.find_element(By.LINK_TEXT, "Deliveries").click()
+        wait(driver, '[data-testid="delivery-row"]:nth-child(2)[data-status="delivered"]')
+        ids = [
+            r.get_attribute("data-id")
+            for r in driver.find_elements(By.CSS_SELECTOR, '[data-testid="delivery-row"]')
+        ]
+        assert ids == [redelivery, original]
+        screenshot(driver, artifacts / "dashboard.png")
+
+    ledger = site.consumer.consumer.ledger()
+    # The redelivery is the same event again: the consumer processed it once, then deduplicated.
+    assert (ledger["accepted"], ledger["duplicates"], ledger["rejected"]) == (1, 1, {})
+
+
+def test_the_schema_reference_page(site: Site, artifacts: Path, tmp_path: Path) -> None:
+    with chromium(tmp_path / "profile") as driver:
+        driver.get(site.url + "/schemas")
+        table = wait(driver, 'table[data-testid="fields-transaction"]')
+        fields = [
+            row.get_attribute("data-field")
+            for row in table.find_elements(By.CSS_SELECTOR, '[data-testid="field-row"]')
+        ]
+        assert {"id", "check_in", "notations", "photos"} <= set(fields)
+        check_in = table.find_element(By.CSS_SELECTOR, '[data-field="check_in"]')
+        assert check_in.text.startswith("check_in boolean or null yes documented")
+
+        screenshot(driver, artifacts / "schemas.png", max_height=1400)
+        table.find_element(By.LINK_TEXT, "asset").click()
+        assert driver.current_url.endswith("#schema-asset")
+
+
+def test_a_delivery_page_follows_the_retries_until_final(
+    site: Site, artifacts: Path, tmp_path: Path
+) -> None:
+    answers = iter([503])
+
+    @Request.application
+    def flaky(request: Request) -> Response:
+        return Response("busy", status=next(answers, 202))
+
+    with serve_wsgi(flaky) as consumer, chromium(tmp_path / "profile") as driver:
+        created = httpx.post(
+            site.url + "/v1/subscriptions",
+            json={"id": "flaky", "url": consumer.url, "events": "task.completed",
+                  "retry": "custom:1.5"},
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+        accepted = httpx.post(site.url + "/v1/events", json={"event": "task.completed"})
+        [delivery] = [d for d in accepted.json()["deliveries"] if d["subscription"] == "flaky"]
+
+        driver.get(f"{site.url}/deliveries/{delivery['id']}")
+        page = wait(driver, "#delivery")
+        assert page.get_attribute("data-status") in ("pending", "delivering")
+        driver.execute_script("window.notReloaded = true")
+
+        wait(driver, '#delivery[data-status="delivered"]')
+        attempts = driver.find_elements(By.CSS_SELECTOR, '[data-testid="attempt-row"]')
+        assert [a.get_attribute("data-status") for a in attempts] == ["503", "202"]
+        assert re.search(r"503 \d+ ms next attempt 1\.\d s later$", attempts[0].text)  # jittered
+        assert driver.find_element(By.ID, "attempt-count").text == "2"
+        assert driver.execute_script("return window.notReloaded") is True
