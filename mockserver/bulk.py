@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from mockserver.clock import Clock
 from mockserver.delivery_log import DeliveryLog
-from mockserver.pacing import TokenBucket
+from mockserver.pacing import Pacer
 from mockserver.records import Delivery
 from mockserver.summary import Summary, SummaryBuilder
 
@@ -31,7 +31,7 @@ def run_bulk(
     payloads: Iterable[tuple[str, Any]],
     *,
     concurrency: int,
-    bucket: TokenBucket | None,
+    bucket: Pacer | None,
     clock: Clock,
     on_done: Callable[[Delivery], None] | None = None,
     log: DeliveryLog | None = None,

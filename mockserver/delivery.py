@@ -46,10 +46,11 @@ import httpx
 
 from mockserver.bulk import run_bulk
 from mockserver.clock import Clock, FakeClock, SystemClock
+from mockserver.deadline import deadline_transport
 from mockserver.delivery_log import DeliveryLog, read_log
 from mockserver.errors import DeliveryError, UsageError
 from mockserver.exchange import exchange
-from mockserver.pacing import TokenBucket
+from mockserver.pacing import Pacer, TokenBucket
 from mockserver.records import Attempt, Delivery, Reason, encode_payload
 from mockserver.redaction import Redactor
 from mockserver.retry import (
@@ -156,6 +157,9 @@ class Sender:
     :param auth: a :class:`HeaderSource`; called once per attempt.
     :param headers: extra headers sent on every attempt.
     :param retry: a :class:`RetryPolicy` or a ``--retry`` string (``standard``, ``custom:0,5``).
+    :param connect_timeout: seconds to connect; ``read_timeout``: seconds any read may wait. On
+        the network, a whole attempt is also cut off after both together (a consumer dripping
+        its answer byte by byte cannot hold it longer; :mod:`mockserver.deadline`).
     :param ca_bundle: PEM file of CA certificates to trust instead of the default store.
     :param insecure: skip certificate verification (warns once).
     :param clock: where time comes from (:class:`FakeClock` in tests).
@@ -213,6 +217,9 @@ class Sender:
                 "configure TLS on the transport you pass"
             )
         self._body_limit = body_limit
+        #: No attempt on the network outlasts its connect and read timeouts together, however
+        #: slowly the consumer drips its answer (each read alone stays under the read timeout).
+        self._deadline = connect_timeout + read_timeout
         self._auth = auth
         self._headers = {
             "Content-Type": "application/json",
@@ -234,8 +241,11 @@ class Sender:
 
     def _new_client(self, connections: int) -> httpx.Client:
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        transport = self._transport
+        if transport is None:  # the network: each attempt gets a deadline (mockserver.deadline)
+            transport = deadline_transport(verify=self._verify, limits=limits)
         return httpx.Client(
-            transport=self._transport,
+            transport=transport,
             verify=self._verify,
             timeout=self._timeout,
             limits=limits,
@@ -377,6 +387,7 @@ class Sender:
             clock=self._clock,
             redactor=self._redactor,
             body_limit=self._body_limit,
+            deadline=self._deadline,
         )
 
     # -- many deliveries ---------------------------------------------------------------------
@@ -391,6 +402,7 @@ class Sender:
         on_done: Callable[[Delivery], None] | None = None,
         log: DeliveryLog | None = None,
         engine: Engine = "auto",
+        pacer: Pacer | None = None,
     ) -> Summary:
         """Deliver ``(event, payload)`` pairs concurrently; memory stays flat.
 
@@ -405,14 +417,21 @@ class Sender:
         in its worker; with ``aiohttp`` one event loop runs the attempts, and a retry waits
         without a connection or a worker while other deliveries go on (up to
         ``16 * concurrency`` unfinished deliveries are held, then the input waits).
+
+        ``pacer`` replaces ``rate`` and ``burst`` with pacing of the caller's (a load ramp, see
+        :mod:`mockserver.load`); on the aiohttp engine it must wait on the real clock.
         """
         if concurrency < 1:
             raise UsageError(f"concurrency {concurrency!r} must be at least 1")
+        if pacer is not None and rate is not None:
+            raise UsageError("pass either rate or pacer to deliver_many, not both")
         chosen = self.engine_for(engine)
         if chosen == "aiohttp":
             from mockserver.fast import deliver_many_aio  # aiohttp is imported only when used
 
-            bucket = TokenBucket(rate, SystemClock(), burst=burst) if rate is not None else None
+            bucket: Pacer | None = pacer
+            if rate is not None:
+                bucket = TokenBucket(rate, SystemClock(), burst=burst)
             return deliver_many_aio(
                 self._aio_target(),
                 payloads,
@@ -421,7 +440,7 @@ class Sender:
                 on_done=on_done,
                 log=log,
             )
-        bucket = TokenBucket(rate, self._clock, burst=burst) if rate is not None else None
+        bucket = TokenBucket(rate, self._clock, burst=burst) if rate is not None else pacer
         self._ensure_connections(concurrency)
         return run_bulk(
             self.deliver,
@@ -483,6 +502,7 @@ class Sender:
             ssl=self._aio_ssl,
             connect_timeout=float(self._timeout.connect or DEFAULT_CONNECT_TIMEOUT),
             read_timeout=float(self._timeout.read or DEFAULT_READ_TIMEOUT),
+            deadline=self._deadline,
             body_limit=self._body_limit,
             redactor=self._redactor,
             clock=self._clock,

@@ -13,8 +13,10 @@ schedule, ``Retry-After`` and its cap, dead-letter reasons); results are the sam
 :class:`~mockserver.summary.SummaryBuilder` and logged by the same
 :class:`~mockserver.delivery_log.DeliveryLog`. What is left here is moving bytes the way
 :mod:`mockserver.exchange` does: the same headers on the wire, no redirects, no cookies, the
-connect and read timeouts, TLS from the same :class:`ssl.SSLContext` httpx would use, and only
-the first ``body_limit`` bytes of an answer read.
+connect and read timeouts, TLS from the same :class:`ssl.SSLContext` httpx would use, only
+the first ``body_limit`` bytes of an answer read, and read raw (no ``Content-Encoding`` undone),
+error texts cut alike (:func:`~mockserver.tls.clip`), and a ``101 Switching Protocols`` nobody
+asked for refused as the protocol error h11 makes of it on httpx.
 
 Scheduling: ``concurrency`` workers pull the input lazily and run first attempts; an attempt
 holds one of ``concurrency`` slots (and so one connection) only while it is on the wire. A retry
@@ -37,13 +39,14 @@ from typing import Any, TypeVar
 import aiohttp
 
 from mockserver.clock import Clock
+from mockserver.deadline import deadline_message
 from mockserver.delivery_log import DeliveryLog
-from mockserver.pacing import TokenBucket
+from mockserver.pacing import Pacer
 from mockserver.records import Attempt, Delivery
 from mockserver.redaction import Redactor
 from mockserver.retry import Verdict, classify_status, parse_retry_after
 from mockserver.summary import Summary, SummaryBuilder
-from mockserver.tls import TransportFailure, tls_failure_of
+from mockserver.tls import TransportFailure, clip, tls_failure_of
 
 __all__ = [
     "PENDING_PER_SLOT",
@@ -71,6 +74,8 @@ class AioTarget:
     ssl: ssl.SSLContext
     connect_timeout: float
     read_timeout: float
+    #: Seconds the whole attempt may take (see :mod:`mockserver.deadline`).
+    deadline: float
     body_limit: int
     redactor: Redactor
     clock: Clock
@@ -87,7 +92,7 @@ def deliver_many_aio(
     payloads: Iterable[tuple[str, Any]],
     *,
     concurrency: int,
-    bucket: TokenBucket | None,
+    bucket: Pacer | None,
     on_done: Callable[[Delivery], None] | None = None,
     log: DeliveryLog | None = None,
 ) -> Summary:
@@ -135,7 +140,7 @@ class _Run:
         target: AioTarget,
         items: Iterator[tuple[str, Any]],
         concurrency: int,
-        bucket: TokenBucket | None,
+        bucket: Pacer | None,
         on_done: Callable[[Delivery], None] | None,
         log: DeliveryLog | None,
     ) -> None:
@@ -167,6 +172,7 @@ class _Run:
             timeout=timeout,
             cookie_jar=aiohttp.DummyCookieJar(),
             skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
+            auto_decompress=False,  # the sender asks for identity; a compressed answer stays so
         ) as session:
             self._session = session
             await asyncio.gather(*(self._worker() for _ in range(self._concurrency)))
@@ -242,12 +248,24 @@ class _Run:
             request_headers=redactor.headers({k.lower(): v for k, v in wire.items()}),
         )
         began = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + target.deadline  # the whole attempt (mockserver.deadline)
         try:
-            response = await self._session.post(
-                target.url, data=delivery.body, headers=wire, allow_redirects=False
-            )
+            async with asyncio.timeout_at(deadline):
+                response = await self._session.post(
+                    target.url, data=delivery.body, headers=wire, allow_redirects=False
+                )
         except Exception as exc:  # consumer behaviour is recorded, never raised
-            _record_error(attempt, exc, redactor)
+            if isinstance(exc, TimeoutError) and loop.time() >= deadline:
+                _cut_off(attempt, target.deadline)
+            else:
+                _record_error(attempt, exc, redactor)
+            attempt.duration_s = time.perf_counter() - began
+            return attempt, "retry"
+        if response.status == 101:  # aiohttp hands over the upgraded connection; httpx refuses
+            response.close()
+            attempt.error_kind = "protocol"
+            attempt.error_message = _UNASKED_UPGRADE
             attempt.duration_s = time.perf_counter() - began
             return attempt, "retry"
         try:
@@ -257,7 +275,11 @@ class _Run:
             if retry_after is not None:
                 attempt.retry_after_s = parse_retry_after(retry_after, target.clock.now())
             if not response.content.at_eof():  # a 204 or an empty body needs no read
-                await self._read_excerpt(attempt, response)
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        await self._read_excerpt(attempt, response)
+                except TimeoutError:  # the status line decided; the body was cut off
+                    _cut_off(attempt, target.deadline)
         finally:
             response.release()  # closes the connection instead when the body was not read out
             attempt.duration_s = time.perf_counter() - began
@@ -289,7 +311,9 @@ class _Run:
                 attempt.body_truncated = bool(await response.content.read(1))
         except Exception as exc:  # a consumer that breaks mid-answer is recorded, never raised
             _record_error(attempt, exc, self._target.redactor)
-        attempt.body_excerpt = self._target.redactor.text(excerpt.decode("utf-8", errors="replace"))
+        finally:  # also when the attempt's deadline cancels the read
+            text = excerpt.decode("utf-8", errors="replace")
+            attempt.body_excerpt = self._target.redactor.text(text)
 
 
 def _joined(headers: Any) -> dict[str, str]:
@@ -301,10 +325,21 @@ def _joined(headers: Any) -> dict[str, str]:
     return joined
 
 
+_UNASKED_UPGRADE = (
+    "RemoteProtocolError: 101 Switching Protocols answered a request that asked for no upgrade"
+)
+
+
+def _cut_off(attempt: Attempt, seconds: float) -> None:
+    attempt.error_kind = "timeout"
+    attempt.error_message = deadline_message(seconds)
+    attempt.tls_failure = None
+
+
 def _record_error(attempt: Attempt, exc: BaseException, redactor: Redactor) -> None:
     failure = classify_aiohttp_error(exc)
     attempt.error_kind = failure.kind
-    attempt.error_message = redactor.text(failure.message)
+    attempt.error_message = clip(redactor.text(failure.message))
     attempt.tls_failure = failure.tls_failure
 
 

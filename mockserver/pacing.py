@@ -13,11 +13,29 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import Protocol
 
 from mockserver.clock import Clock
 from mockserver.errors import UsageError
 
-__all__ = ["TokenBucket"]
+__all__ = ["Pacer", "TokenBucket"]
+
+
+class Pacer(Protocol):
+    """What the bulk engines need from pacing: book the next start, wait for it or not.
+
+    :class:`TokenBucket` is the fixed-rate one; ``mockserver.load`` has one whose rate follows a
+    ramp. Both engines book and start in one step (no other booking in between), so a pacer may
+    also decide when the input ends.
+    """
+
+    def acquire(self) -> float:
+        """Wait (on the pacer's clock) until the next start is allowed; return its time."""
+        ...
+
+    def reserve(self) -> float:
+        """Book the next start without sleeping; return the seconds to wait for it (>= 0)."""
+        ...
 
 
 class TokenBucket:

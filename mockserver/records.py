@@ -46,10 +46,12 @@ class Attempt:
     request_headers: dict[str, str]
     status: int | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
-    #: The first bytes of the answer (decoded as UTF-8 with replacement), redacted.
+    #: The first bytes of the answer as sent (a ``Content-Encoding`` is not undone), decoded as
+    #: UTF-8 with replacement, redacted.
     body_excerpt: str = ""
     body_truncated: bool = False
     error_kind: ErrorKind | None = None
+    #: Redacted, then cut to :data:`mockserver.tls.MAX_ERROR_TEXT` characters.
     error_message: str | None = None
     #: For ``error_kind == "tls"``: which check failed (see :data:`mockserver.tls.TLS_FAILURES`).
     tls_failure: str | None = None

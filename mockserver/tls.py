@@ -35,11 +35,13 @@ import httpx
 from mockserver.errors import UsageError
 
 __all__ = [
+    "MAX_ERROR_TEXT",
     "TLS_FAILURES",
     "ErrorKind",
     "InsecureTLSWarning",
     "TransportFailure",
     "classify_transport_error",
+    "clip",
     "tls_failure_of",
     "verify_setting",
 ]
@@ -47,6 +49,23 @@ __all__ = [
 logger = logging.getLogger("mockserver.delivery")
 
 ErrorKind = Literal["connect", "timeout", "tls", "protocol", "error"]
+
+#: The most of an error's text an attempt keeps. A consumer's bytes can end up inside one:
+#: aiohttp quotes a whole bad status line, which a consumer answering garbage makes 64 KiB or
+#: more, and the record, the log line and ``send``'s report would carry all of it every attempt.
+MAX_ERROR_TEXT = 512
+
+
+def clip(text: str, limit: int = MAX_ERROR_TEXT) -> str:
+    """``text`` cut to ``limit`` characters, saying how many were left out.
+
+    Cut *after* redaction: cutting first could split a secret so that the redactor no longer
+    recognises the half that is kept.
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
 
 # OpenSSL X509_V_ERR_* codes (include/openssl/x509_vfy.h) -> (tls_failure, human message).
 _VERIFY_CODES: dict[int, tuple[str, str]] = {

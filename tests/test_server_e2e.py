@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +26,7 @@ from mockserver.server import App, create_app
 from mockserver.serving import serve_consumer
 from mockserver.subscriptions import ServerConfig
 from tests._server import WAIT_S, subscription, wait_until
+from tests.hostile import Hostile, payload_key
 from tests.servers import serve_wsgi
 
 TOKEN = "e2e-bearer-token-0123456789"
@@ -217,3 +220,72 @@ def test_the_consumer_command_receives_until_ctrl_c() -> None:
         out, err = _stop(process, lines, signal.SIGINT)
     assert process.returncode == 0, err
     assert "stopped; accepted 1, duplicates 0, ignored 0, rejected 401: 1" in out
+
+
+def _base_url(first_line: str) -> str:
+    assert first_line.startswith("mock Record360 on http://127.0.0.1:"), first_line
+    return first_line.split()[3]
+
+
+@pytest.mark.slow
+def test_sigterm_mid_run_loses_no_recorded_delivery(tmp_path: Path) -> None:
+    """200 events to a slow consumer, SIGTERM with deliveries on the wire, queued and waiting
+    to retry; after a restart on the same --state every accepted id is there, final, and what
+    was delivered is exactly what the consumer accepted."""
+    mix = {"slow": 85, "503": 15}  # every answer takes 0.1-0.3 s; a 503 waits 0.5 s to retry
+    with Hostile(seed=11, mix=mix, slow=(0.1, 0.3)) as consumer:
+        config = tmp_path / "serve.toml"
+        config.write_text(
+            f'[server]\nworkers = 4\n\n[[subscriptions]]\nid = "slow"\nurl = "{consumer.url}"\n'
+            'retry = "custom:0.5,0.5"\n'
+        )
+        state = tmp_path / "state"
+        serve = ("serve", "--port", "0", "--config", str(config), "--state", str(state))
+        process, lines = _start(*serve, env={})
+        try:
+            with httpx.Client(base_url=_base_url(lines.next()), timeout=5) as client:
+                ids: list[str] = []
+                for batch in range(2):
+                    body = {"event": "any", "count": 100, "seed": 100 * batch}
+                    response = client.post("/v1/events", json=body)
+                    assert response.status_code == 202, response.text
+                    ids += [delivery["id"] for delivery in response.json()["deliveries"]]
+                wait_until(lambda: deliveries(client, status="delivered")["total"] >= 10)
+                health = client.get("/healthz").json()
+        finally:
+            out, err = _stop(process, lines, signal.SIGTERM)
+        consumer.settle()
+    assert health["in_flight"] > 0 and health["queued"] > 0, health  # stopped mid-run
+    assert process.returncode == 0, err
+    assert "stopping: waiting up to 20 s for " in out
+    stopped = re.search(r"stopped \((\d+) deliveries recorded as interrupted\)", out)
+    assert stopped is not None, out
+    assert len(set(ids)) == 200
+
+    process, lines = _start(*serve, env={})
+    try:
+        base = _base_url(lines.next())
+        assert any("(200 past deliveries)" in lines.next() for _ in range(3)), lines.seen
+        with httpx.Client(base_url=base, timeout=5) as client:
+            page = deliveries(client, limit=500)
+            records = {d["id"]: d for d in page["deliveries"]}
+            delivered = [client.get(f"/v1/deliveries/{id}").json() for id, d in records.items()
+                         if d["status"] == "delivered"]  # fmt: skip
+    finally:
+        _stop(process, lines, signal.SIGTERM)
+
+    assert page["total"] == 200 and set(records) == set(ids)  # every 202'd id, none more
+    states = Counter(d["status"] for d in records.values())
+    assert set(states) <= {"delivered", "dead-lettered", "interrupted"}, states
+    assert states["interrupted"] == int(stopped.group(1)) > 0
+    assert states["delivered"] >= 10
+    for record in records.values():
+        if record["status"] == "interrupted":
+            assert record["reason"] == "interrupted"
+            assert record["detail"] == "the server stopped before this delivery started" or (
+                record["detail"].startswith("the server stopped after ")
+            ), record["detail"]
+    # What the state says was delivered is exactly what the consumer accepted, once each.
+    delivered_keys = Counter(payload_key(record["payload"]) for record in delivered)
+    assert delivered_keys == +consumer.accepted
+    assert not consumer.ambiguous
