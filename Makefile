@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint type docs bench clean browser
+.PHONY: demo test soak lint type docs bench clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The long fault soak: 10,000 events through the sender (both engines) and the server.
+soak: $(STAMP)
+	R360_SOAK_EVENTS=10000 $(BIN)/python -m pytest -m soak -s
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

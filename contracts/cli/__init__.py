@@ -12,14 +12,24 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from contracts.cli import consumer, demo, example, schema, send, serve, validate, verify
+from contracts.cli import consumer, demo, example, load, schema, send, serve, validate, verify
 from mockserver.errors import R360Error
 
 __all__ = ["main"]
 
 PROG = "r360-webhooks"
 #: Sub-command modules; each offers ``register(subparsers)`` and sets ``func`` on its parser.
-COMMANDS: tuple[ModuleType, ...] = (validate, schema, example, send, verify, demo, serve, consumer)
+COMMANDS: tuple[ModuleType, ...] = (
+    validate,
+    schema,
+    example,
+    send,
+    verify,
+    demo,
+    serve,
+    consumer,
+    load,
+)
 
 
 class _Parser(argparse.ArgumentParser):
