@@ -29,7 +29,7 @@ def _num(value: float) -> str:
 
 
 def _ratio(row: Row) -> str:
-    return f"{row.ratio:.2f}x" if row.peer else "-"
+    return f"{row.ratio:.3g}x" if row.peer else "-"
 
 
 def main() -> int:
