@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.consumer import ConsumerConfig
-from mockserver.serving import serve_consumer
+from tests.examples import flask_consumer
+from tests.servers import serve_wsgi
 
 pytestmark = pytest.mark.slow
 
@@ -75,19 +75,23 @@ def test_suite_on_an_in_process_flask_app(repo_on_path: pytest.Pytester) -> None
 
 
 def test_suite_against_a_url_with_ini_options(repo_on_path: pytest.Pytester) -> None:
+    """The same sample Flask app, now served on a real port and named by URL in the ini file."""
     repo_on_path.makeconftest(FAST_OPTIONS)
-    with serve_consumer(ConsumerConfig(rate=40, burst=5)) as running:
-        repo_on_path.makeini(f"[pytest]\nr360_url = {running.url}\n")
-        result = repo_on_path.runpytest(
-            "--pyargs",
-            "contracts.suite",
-            "--r360-checks",
-            "accepts-valid,rate-limit,latency",
-            "-p",
-            "no:cacheprovider",
+    flask_consumer.TOKEN = TOKEN
+    with serve_wsgi(flask_consumer.app) as server:
+        repo_on_path.makeini(
+            f"[pytest]\nr360_url = {server.url}/webhooks\nr360_auth = bearer:{TOKEN}\n"
         )
-    result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(["rate-limit * passed *limit reached*"])
+        result = repo_on_path.runpytest("--pyargs", "contracts.suite", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=9)  # a tls warning does not fail its test
+    result.stdout.fnmatch_lines(
+        [
+            "tls * warning *plain http*",
+            "idempotency * passed *",
+            "rate-limit * passed *no limit reached*",
+        ]
+    )
+    assert TOKEN not in result.stdout.str()
 
 
 def test_a_failing_check_explains_itself_and_junit_has_no_secret(
