@@ -7,13 +7,11 @@ The other half of the two-terminal walk-through in the README: ``serve`` deliver
 from __future__ import annotations
 
 import argparse
-import signal
 import threading
 from contextlib import ExitStack
-from types import FrameType
 from typing import Any
 
-from contracts.errors import UsageError
+from contracts.cli._foreground import cannot_listen, check_port, sigterm_as_interrupt
 from mockserver.auth_spec import FORMS, parse_auth_spec
 from mockserver.consumer import ConsumerConfig
 from mockserver.serving import serve_consumer
@@ -40,40 +38,32 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def run(args: argparse.Namespace) -> int:
-    if not 0 <= args.port <= 65535:
-        raise UsageError(f"--port {args.port} must be from 0 to 65535")
+    check_port(args.port)
     auth = parse_auth_spec(args.auth) if args.auth else None
     config = ConsumerConfig(auth=auth, rate=args.rate, path=args.path)
     with ExitStack() as stack:
         try:
             running = stack.enter_context(serve_consumer(config, tls=args.tls, port=args.port))
         except OSError as exc:
-            raise UsageError(
-                f"cannot listen on 127.0.0.1:{args.port} ({exc.strerror}); pick another --port"
-            ) from None
+            raise cannot_listen("127.0.0.1", args.port, exc) from None
         print(f"reference consumer on {running.url}", flush=True)
         print(f"  auth    {auth.describe() if auth else 'none required'}", flush=True)
         print(f"  rate    {f'{args.rate:g}/s' if args.rate else 'unlimited'}", flush=True)
         if running.ca_pem_path is not None:
             print(f"  CA      {running.ca_pem_path} (ca_bundle for the sender)", flush=True)
         print(f"  ledger  {running.ledger_url}   (Ctrl-C to stop)", flush=True)
-        previous = signal.signal(signal.SIGTERM, _interrupt)
         shown = _counts(running.consumer.ledger())
         try:
-            while not _STOP.wait(0.5):
-                counts = _counts(running.consumer.ledger())
-                if counts != shown:
-                    print(f"received: {counts}", flush=True)
-                    shown = counts
+            with sigterm_as_interrupt():
+                while not _STOP.wait(0.5):
+                    counts = _counts(running.consumer.ledger())
+                    if counts != shown:
+                        print(f"received: {counts}", flush=True)
+                        shown = counts
         except KeyboardInterrupt:
             pass
         finally:
-            signal.signal(signal.SIGTERM, previous)
             shown = _counts(running.consumer.ledger())
     print(f"stopped; {shown}", flush=True)
     return 0

@@ -9,15 +9,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from werkzeug.serving import make_server
 
-from contracts.errors import UsageError
+from contracts.cli._foreground import cannot_listen, check_port, sigterm_as_interrupt
 from mockserver.server import create_app
 from mockserver.subscriptions import ServerConfig, load_config
 from mockserver.worker import STOP_TIMEOUT
@@ -44,13 +42,8 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def run(args: argparse.Namespace) -> int:
-    if not 0 <= args.port <= 65535:
-        raise UsageError(f"--port {args.port} must be from 0 to 65535")
+    check_port(args.port)
     config = load_config(args.config) if args.config else ServerConfig()
     if args.state:
         config = dataclasses.replace(config, state_dir=Path(args.state))
@@ -60,9 +53,7 @@ def run(args: argparse.Namespace) -> int:
         server = make_server(args.host, args.port, app, threaded=True)
     except OSError as exc:
         app.close()
-        raise UsageError(
-            f"cannot listen on {args.host}:{args.port} ({exc.strerror}); pick another --port"
-        ) from None
+        raise cannot_listen(args.host, args.port, exc) from None
     where = f"http://{args.host}:{server.server_port}"
     print(f"mock Record360 on {where}  (API: {where}/openapi.json)", flush=True)
     subscriptions = app.subscriptions()
@@ -79,13 +70,12 @@ def run(args: argparse.Namespace) -> int:
             "reachable from the network",
             file=sys.stderr,
         )
-    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        server.serve_forever(poll_interval=0.2)
+        with sigterm_as_interrupt():
+            server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
         server.server_close()
         busy = app.pool.in_flight
         if busy:
