@@ -36,7 +36,6 @@ import random
 import ssl
 import threading
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
@@ -127,6 +126,18 @@ def _merge_headers(headers: dict[str, str], extra: Mapping[str, str]) -> None:
         for existing in [k for k in headers if k.lower() == name.lower() and k != name]:
             del headers[existing]
         headers[name] = value
+
+
+#: The version (4) and variant (RFC 4122) bits of a uuid4, and the bits they replace.
+_UUID4_BITS = (0x4000 << 64) | (0x8000 << 48)
+_UUID4_MASK = ~((0xF000 << 64) | (0xC000 << 48))
+
+
+def _new_id() -> str:
+    """``uuid.uuid4().hex``, made the same way (16 bytes of ``os.urandom``) without the
+    :class:`uuid.UUID` object: half the cost, on every delivery of a bulk run."""
+    value = int.from_bytes(os.urandom(16), "big") & _UUID4_MASK | _UUID4_BITS
+    return f"{value:032x}"
 
 
 def _no_cookies() -> CookieJar:
@@ -310,7 +321,7 @@ class Sender:
             message = f"payload for event {event!r} is not JSON-serialisable: {exc}"
             raise UsageError(message) from exc
         return Delivery(
-            id=key or uuid.uuid4().hex,
+            id=key or _new_id(),
             event=event,
             payload=payload,
             url=self._redactor.text(self._url),

@@ -61,6 +61,10 @@ __all__ = [
 PENDING_PER_SLOT = 16
 
 _T = TypeVar("_T")
+#: What is sent (shared by the attempts that send the same headers) and its redacted record.
+_Wire = tuple[dict[str, str], dict[str, str]]
+#: Distinct request header sets remembered (body lengths mostly); the cache starts over beyond.
+_HEADER_CACHE_SIZE = 4096
 _PRESET = frozenset({"host", "accept", "connection", "content-length"})
 
 
@@ -156,6 +160,10 @@ class _Run:
         self._slots = asyncio.Semaphore(concurrency)
         self._pending = asyncio.Semaphore(concurrency * PENDING_PER_SLOT)
         self._session: aiohttp.ClientSession
+        # Redacted header records, reused while the redactor's generation holds (see _headers).
+        self._generation = -1
+        self._request_cache: dict[tuple[tuple[tuple[str, str], ...], int], _Wire] = {}
+        self._response_cache: tuple[Any, dict[str, str]] | None = None
 
     async def main(self) -> Summary:
         target = self._target
@@ -240,12 +248,12 @@ class _Run:
         """One POST, recorded like :func:`mockserver.exchange.exchange` records it."""
         target = self._target
         redactor = target.redactor
-        wire = self._wire_headers(target.headers(delivery), len(delivery.body))
+        wire, recorded = self._request_headers(target.headers(delivery), len(delivery.body))
         attempt = Attempt(
             number=number,
             started_at=target.clock.now(),
             duration_s=0.0,
-            request_headers=redactor.headers({k.lower(): v for k, v in wire.items()}),
+            request_headers=recorded,
         )
         began = time.perf_counter()
         loop = asyncio.get_running_loop()
@@ -270,7 +278,7 @@ class _Run:
             return attempt, "retry"
         try:
             attempt.status = response.status
-            attempt.response_headers = redactor.headers(_joined(response.headers))
+            attempt.response_headers = self._response_headers(response)
             retry_after = response.headers.get("Retry-After")
             if retry_after is not None:
                 attempt.retry_after_s = parse_retry_after(retry_after, target.clock.now())
@@ -284,6 +292,46 @@ class _Run:
             response.release()  # closes the connection instead when the body was not read out
             attempt.duration_s = time.perf_counter() - began
         return attempt, classify_status(response.status)
+
+    def _fresh_cache(self) -> None:
+        """Drop the cached header records when the redactor learnt a secret or header name."""
+        generation = self._target.redactor.generation
+        if generation != self._generation:
+            self._generation = generation
+            self._request_cache.clear()
+            self._response_cache = None
+
+    def _request_headers(self, headers: dict[str, str], length: int) -> _Wire:
+        """The wire headers and their redacted record (a copy of its own for each attempt).
+
+        Both depend only on ``headers``, ``length`` and the redactor's secrets, so a header set
+        seen before (static credentials, none at all) is not rebuilt; a fresh JWT, which makes
+        the redactor learn a secret, starts over.
+        """
+        self._fresh_cache()
+        key = (tuple(headers.items()), length)
+        cached = self._request_cache.get(key)
+        if cached is None:
+            wire = self._wire_headers(headers, length)
+            record = self._target.redactor.headers({k.lower(): v for k, v in wire.items()})
+            if len(self._request_cache) >= _HEADER_CACHE_SIZE:
+                self._request_cache.clear()
+            cached = self._request_cache[key] = (wire, record)
+        wire, record = cached
+        return wire, dict(record)
+
+    def _response_headers(self, response: aiohttp.ClientResponse) -> dict[str, str]:
+        """The answer's headers, joined and redacted; the last answer's record is reused when
+        the raw headers are the same (they are parsed from them, so the record is too)."""
+        self._fresh_cache()
+        raw = response.raw_headers
+        cached = self._response_cache
+        if cached is None or cached[0] != raw:
+            cached = self._response_cache = (
+                raw,
+                self._target.redactor.headers(_joined(response.headers)),
+            )
+        return dict(cached[1])
 
     def _wire_headers(self, headers: dict[str, str], length: int) -> dict[str, str]:
         """The request headers in httpx's order and spelling, so both engines record the same."""

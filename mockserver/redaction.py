@@ -62,6 +62,8 @@ class Redactor:
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._secrets: tuple[str, ...] = ()  # both of the above, longest first
         self._headers = frozenset(SENSITIVE_HEADERS | {h.lower() for h in sensitive_headers})
+        #: Bumped whenever the secrets or the sensitive headers change (see :attr:`generation`).
+        self._generation = 0
         for secret in secrets:
             self.add_secret(secret)
 
@@ -86,6 +88,7 @@ class Redactor:
                 while len(self._recent) > RECENT_SECRETS:
                     self._recent.popitem(last=False)
             self._secrets = tuple(sorted((*self._known, *self._recent), key=len, reverse=True))
+            self._generation += 1
 
     def add_sensitive_header(self, name: str) -> None:
         """Mark a header (for example a custom API-key header) as credential-bearing."""
@@ -93,6 +96,16 @@ class Redactor:
         if lowered not in self._headers:
             with self._lock:
                 self._headers = self._headers | {lowered}
+                self._generation += 1
+
+    @property
+    def generation(self) -> int:
+        """Changes whenever what :meth:`text` and :meth:`headers` do changes.
+
+        While it stays the same, both are pure functions of their input, so a caller may reuse
+        an earlier answer for the same input (the bulk engine does, for repeated header sets).
+        """
+        return self._generation
 
     def is_sensitive_header(self, name: str) -> bool:
         return name.lower() in self._headers

@@ -486,3 +486,23 @@ def test_auto_leaves_a_proxied_url_to_httpx(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("NO_PROXY", raising=False)
     with Sender("http://consumer.example/hooks") as sender:
         assert sender.engine_for() == "httpx"
+
+
+def test_a_secret_learnt_mid_run_is_redacted_from_the_next_records(engine: Engine) -> None:
+    """The aiohttp engine reuses header records only while the redactor learns nothing."""
+    trace = "trace-value-0123456789"
+    finished: list[Delivery] = []
+    consumer = Consumer()
+    with (
+        serve_wsgi(consumer.app) as server,
+        Sender(server.url + "/hooks", headers={"X-Trace": trace}) as sender,
+    ):
+
+        def on_done(delivery: Delivery) -> None:
+            finished.append(delivery)
+            sender.redactor.add_secret(trace)
+
+        sender.deliver_many(bodies("ok", "ok", "ok"), concurrency=1, on_done=on_done, engine=engine)
+
+    seen = [d.attempts[0].request_headers["x-trace"] for d in finished]
+    assert seen == [trace, PLACEHOLDER, PLACEHOLDER]

@@ -26,3 +26,18 @@ def test_ephemeral_secrets_are_bounded_but_recent_ones_are_scrubbed() -> None:
     redactor.add_secret(tokens[0], ephemeral=True)
     redactor.add_secret("permanent-secret", ephemeral=True)  # never demoted
     assert redactor.text("permanent-secret") == PLACEHOLDER
+
+
+def test_generation_changes_exactly_when_redaction_changes() -> None:
+    redactor = Redactor(["abcd"])
+    start = redactor.generation
+    redactor.add_secret("abcd")  # already known
+    redactor.add_secret("ab")  # too short to scrub
+    redactor.add_sensitive_header("Authorization")  # already sensitive
+    assert redactor.generation == start
+    redactor.add_secret("token-1", ephemeral=True)
+    assert redactor.generation == start + 1
+    redactor.add_secret("token-1", ephemeral=True)  # only moved to the end
+    assert redactor.generation == start + 1
+    redactor.add_sensitive_header("X-Custom-Key")
+    assert redactor.generation == start + 2
