@@ -132,8 +132,9 @@ def evolve_drawn(c: Chooser, events: list[str], names: list[str] | None) -> Evol
     """A body of one of ``events`` with ``names`` applied (one to three fitting ones if None)."""
     chosen = c.choice(events)
     body = generate(chosen, c)
-    original = copy.deepcopy(body)
     wanted = names if names is not None else c.sample(evolution.applicable_changes(chosen), 1, 3)
+    evolution.prepare(body, chosen, wanted, c)
+    original = copy.deepcopy(body)
     return EvolvedPayload(body, chosen, evolution.evolve(body, chosen, wanted, c), original)
 
 

@@ -45,5 +45,6 @@ def test_exports() -> None:
         "catalogue",
         "check_changes",
         "evolve",
+        "prepare",
     ]
     assert all(hasattr(strategies, name) for name in strategies.__all__)

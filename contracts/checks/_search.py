@@ -1,7 +1,8 @@
 """Find the smallest body a consumer rejects, with Hypothesis doing the shrinking.
 
 Each candidate costs a real HTTP request, so the search is bounded twice: ``examples`` bodies
-are tried, and once one fails, shrinking may spend at most the shrink budget more. Past the
+are tried, and once one fails, shrinking may spend at most the shrink budget more (counted from
+that first failure). Past the
 budget every candidate counts as accepted, which stops the shrinker at the smallest failure it
 has seen so far.
 """
@@ -48,20 +49,25 @@ def smallest_failure(
     failures: dict[str, tuple[T, Delivery]] = {}
     verdicts: dict[str, bool] = {}
     calls = 0
+    # Until a failure: up to ``examples`` tries; after the first one, ``shrink_budget`` more, so
+    # how small the reported body gets does not depend on how late the failure turned up.
+    limit = examples + shrink_budget
 
     def fails(value: T) -> bool:
         # A body already judged keeps its verdict: Hypothesis replays its final example, and a
         # consumer that answers differently the second time would otherwise be "flaky".
-        nonlocal calls
+        nonlocal calls, limit
         key = _key(value)
         if key in verdicts:
             return verdicts[key]
-        if calls >= examples + shrink_budget:
+        if calls >= limit:
             return False  # budget spent: nothing new counts, shrinking stops here
         calls += 1
         delivery = judge(value)
         verdicts[key] = delivery is not None
         if delivery is not None:
+            if not failures:
+                limit = calls + shrink_budget
             failures[key] = (value, delivery)
         return delivery is not None
 

@@ -16,14 +16,14 @@ NAME = "accepts-valid"
 
 @check(NAME)
 def accepts_valid(ctx: CheckContext) -> Finding:
-    for spec in schemas.known_events():
-        delivery = ctx.deliver(schemas.example(spec.name), event=spec.name)
+    for label, event, body in _documented_bodies():
+        delivery = ctx.deliver(body, event=event)
         if not accepted(delivery):
             return Finding(
                 NAME,
                 "failed",
-                f"rejected the documented {spec.name} example: {answered(delivery)}; expected 2xx",
-                ctx.evidence(delivery, example=spec.name),
+                f"rejected the documented {label}: {answered(delivery)}; expected 2xx",
+                ctx.evidence(delivery, example=label),
             )
 
     def judge(body: dict[str, Any]) -> Delivery | None:
@@ -47,5 +47,21 @@ def accepts_valid(ctx: CheckContext) -> Finding:
             ctx.evidence(delivery),
         )
     return Finding(
-        NAME, "passed", f"accepted both documented examples and {search.tried} generated bodies"
+        NAME,
+        "passed",
+        f"accepted the documented examples (and an add-media inspection) and {search.tried} "
+        "generated bodies",
     )
+
+
+def _documented_bodies() -> list[tuple[str, str, dict[str, Any]]]:
+    """Every documented example, and the one documented case no example shows: an add-media
+    inspection (``check_in: null``), sent on purpose rather than left to chance."""
+    bodies = [
+        (f"{s.name} example", s.name, schemas.example(s.name)) for s in schemas.known_events()
+    ]
+    add_media = schemas.example("transaction.create")
+    add_media["transaction"]["check_in"] = None
+    bodies.append(("add-media inspection (transaction.create example with check_in null)",
+                   "transaction.create", add_media))  # fmt: skip
+    return bodies

@@ -17,7 +17,15 @@ from contracts.errors import InvalidArgument
 from contracts.evolution import _changes  # noqa: F401  (registers the catalogue)
 from contracts.evolution._base import AppliedChange, Body, Change, get_change
 
-__all__ = ["AppliedChange", "Change", "applicable_changes", "catalogue", "check_changes", "evolve"]
+__all__ = [
+    "AppliedChange",
+    "Change",
+    "applicable_changes",
+    "catalogue",
+    "check_changes",
+    "evolve",
+    "prepare",
+]
 
 
 def catalogue() -> dict[str, Change]:
@@ -44,6 +52,14 @@ def check_changes(names: Iterable[str], event: str | None = None) -> list[str]:
     if not checked:
         raise InvalidArgument("changes must name at least one change, or be None for any")
     return checked
+
+
+def prepare(body: Body, event: str, names: Sequence[str], c: Chooser) -> None:
+    """Give ``body`` the valid content the named changes need (call before keeping an original)."""
+    wanted = set(names)
+    for name, change in Change.registry.items():
+        if name in wanted:
+            change.prepare(body, event, c)
 
 
 def evolve(body: Body, event: str, names: Sequence[str], c: Chooser) -> tuple[AppliedChange, ...]:

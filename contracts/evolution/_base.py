@@ -60,6 +60,13 @@ class Change(ABC):
     def applies_to(self, event: str) -> bool:
         return self.events is None or event in self.events
 
+    def prepare(self, body: Body, event: str, c: Chooser) -> None:  # noqa: B027 (optional hook)
+        """Make ``body`` ready for the change with *valid* content only (default: nothing).
+
+        Runs before the original is kept, so what ``prepare`` adds is part of the body a change
+        is compared against: a consumer's failure is pinned on the change itself, not on it.
+        """
+
     @abstractmethod
     def apply(self, body: Body, event: str, c: Chooser) -> AppliedChange:
         """Change ``body`` (a valid body of ``event``) in place and say what was done."""

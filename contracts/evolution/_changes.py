@@ -181,12 +181,17 @@ class NewMediaFields(Change):
     events = _TRANSACTION
     undocumented = True
 
+    def prepare(self, body: Body, event: str, c: Chooser) -> None:
+        # Media lists are often empty; a valid item to extend must exist before the change.
+        transaction = body["transaction"]
+        if not any(transaction[key] for key, _ in _MEDIA):
+            key, object_name = c.choice(_MEDIA)
+            transaction[key].append(generator_for(object_name)(c))
+
     def apply(self, body: Body, event: str, c: Chooser) -> AppliedChange:
         transaction = body["transaction"]
-        key, object_name = c.choice(_MEDIA)
+        key, object_name = c.choice([(k, o) for k, o in _MEDIA if transaction[k]])
         items = transaction[key]
-        if not items:
-            items.append(generator_for(object_name)(c))
         index = c.integer(0, len(items) - 1)
         known = schemas.load_schema(object_name)["properties"].keys()
         field = new_key(
