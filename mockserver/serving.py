@@ -20,7 +20,7 @@ from __future__ import annotations
 import ssl
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,9 +34,11 @@ from mockserver.consumer import Consumer, ConsumerConfig, create_consumer
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["LOOPBACK", "RunningConsumer", "serve_consumer"]
+__all__ = ["LOOPBACK", "RunningConsumer", "RunningServer", "serve_consumer", "serve_wsgi"]
 
 LOOPBACK = "127.0.0.1"
+
+WSGIApp = Callable[["WSGIEnvironment", "StartResponse"], Iterable[bytes]]
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -44,6 +46,69 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
+
+
+@dataclass
+class RunningServer:
+    """A WSGI app being served on loopback."""
+
+    host: str
+    port: int
+    scheme: str
+    errors: list[BaseException] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """Base URL without a trailing slash, e.g. ``http://127.0.0.1:54321``."""
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    def check(self) -> None:
+        """Re-raise the first exception the app raised, if any."""
+        if self.errors:
+            raise self.errors[0]
+
+
+@contextmanager
+def serve_wsgi(
+    app: WSGIApp,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    host: str = LOOPBACK,
+    port: int = 0,
+) -> Iterator[RunningServer]:
+    """Serve ``app`` on ``host`` (port 0: a free one) in a thread; stop cleanly on exit.
+
+    Exceptions the app raises are collected and re-raised when the block exits, as
+    pytest-httpserver's ``check`` does: a 500 alone would hide the bug.
+    """
+    errors: list[BaseException] = []
+
+    def guarded(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return app(environ, start_response)
+        except Exception as exc:
+            errors.append(exc)
+            raise
+
+    server = make_server(
+        host, port, guarded, threaded=True, request_handler=_QuietHandler, ssl_context=ssl_context
+    )
+    running = RunningServer(
+        host, server.socket.getsockname()[1], "https" if ssl_context else "http", errors
+    )
+    # A short poll interval makes shutdown() return quickly (the default is 0.5 s).
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+        name=f"r360-wsgi-{running.port}",
+    )  # fmt: skip
+    thread.start()
+    try:
+        yield running
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+    running.check()
 
 
 @dataclass
@@ -89,15 +154,6 @@ def serve_consumer(
     fixed port so that a ``serve`` config can name it.
     """
     consumer = create_consumer(config)
-    errors: list[BaseException] = []
-
-    def guarded(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        try:
-            return consumer(environ, start_response)
-        except Exception as exc:
-            errors.append(exc)
-            raise
-
     with ExitStack() as stack:
         context, ca_pem = None, None
         if tls:
@@ -106,24 +162,5 @@ def serve_consumer(
             ca_pem = folder / "ca.pem"
             ca.cert_pem.write_to_path(str(ca_pem))
             context = _server_context(ca)
-        server = make_server(
-            LOOPBACK, port, guarded,
-            threaded=True, request_handler=_QuietHandler, ssl_context=context,
-        )  # fmt: skip
-        stack.callback(server.server_close)
-        port = server.socket.getsockname()[1]
-        running = RunningConsumer(
-            consumer, f"{'https' if tls else 'http'}://{LOOPBACK}:{port}", ca_pem, errors
-        )
-        # A short poll interval makes shutdown() return quickly (the default is 0.5 s).
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
-            name=f"r360-consumer-{port}",
-        )  # fmt: skip
-        thread.start()
-        try:
-            yield running
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
-    running.check()
+        server = stack.enter_context(serve_wsgi(consumer, ssl_context=context, port=port))
+        yield RunningConsumer(consumer, server.url, ca_pem, server.errors)
