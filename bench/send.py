@@ -39,7 +39,7 @@ from typing import Any
 from bench.common import Row
 from contracts.bulk import BulkGenerator
 from mockserver.delivery import Sender
-from mockserver.delivery_log import DeliveryLog
+from mockserver.delivery.delivery_log import DeliveryLog
 
 WRK_SECONDS = 10
 #: Deliveries per measurement of the aiohttp engine (about 4 s each at ~13,000/s).
@@ -168,7 +168,7 @@ def raw_aiohttp(url: str, body: bytes, tasks: int = 64, count: int = AIO_COUNT) 
     """aiohttp with no semantics at all: ``tasks`` tasks POST and read, on our engine's loop."""
     import aiohttp
 
-    from mockserver.fast import loop_factory
+    from mockserver.delivery.aiohttp_engine import loop_factory
 
     async def main() -> float:
         left = iter(range(count))
@@ -273,7 +273,7 @@ def rss(url: str) -> dict[str, Any]:
 
 
 def run() -> list[Row]:
-    from mockserver.fast import loop_name
+    from mockserver.delivery.aiohttp_engine import loop_name
 
     nginx, wrk = ensure_tools()
     body = next(BulkGenerator(seed=1)).body

@@ -10,9 +10,9 @@ import secrets
 import time
 
 from bench.common import Row
-from contracts.checks import VerifyOptions
-from contracts.target import Target
-from contracts.verify import verify
+from contracts.verifier import VerifyOptions
+from contracts.verifier.report import verify
+from contracts.verifier.target import Target
 from mockserver.auth import JwtAuth
 from mockserver.consumer import ConsumerConfig
 from mockserver.serving import serve_consumer

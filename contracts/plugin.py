@@ -60,7 +60,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "r360_check" in metafunc.fixturenames:
-        from contracts.checks import REGISTRY
+        from contracts.verifier import REGISTRY
 
         text = option(metafunc.config, "checks")
         wanted = [c.strip() for c in text.split(",") if c.strip()] if text else None
@@ -109,8 +109,8 @@ def r360_headers(pytestconfig: pytest.Config) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def r360_options(pytestconfig: pytest.Config) -> Any:
-    """:class:`contracts.checks.VerifyOptions` for the run; override to tune it."""
-    from contracts.checks import VerifyOptions
+    """:class:`contracts.verifier.VerifyOptions` for the run; override to tune it."""
+    from contracts.verifier import VerifyOptions
 
     seed = option(pytestconfig, "seed")
     return VerifyOptions(ledger=option(pytestconfig, "ledger"), seed=int(seed) if seed else None)
@@ -125,7 +125,7 @@ def r360_verification(
     r360_options: Any,
 ) -> Iterator[Any]:
     """One verification run for the session; each check runs once, on first request."""
-    from contracts._verification import Verification
+    from contracts.verifier.session import Verification
 
     verification = Verification.start(
         r360_target,

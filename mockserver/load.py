@@ -14,7 +14,7 @@ second the count sent, the 2xx, the 429s, the other answers by kind (``"500"``, 
 second are exact (nearest rank). From the series a :class:`LoadResult` names the highest rate the
 consumer held without an error (429 aside) and where it started answering 429.
 
-Pacing is :class:`PlanPacer`, the GCRA of :class:`~mockserver.pacing.TokenBucket` with a burst of
+Pacing is :class:`PlanPacer`, the GCRA of :class:`~mockserver.delivery.pacing.TokenBucket` with a burst of
 one and an interval that follows the plan: from a start at ``t`` the next comes when the plan's
 integral has grown by one request, exactly, also on the ramp. A start booked late (the sender was
 busy) is not made up by a burst later. The pacer also ends the input: no start is booked at or
@@ -37,10 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from contracts.bulk import BulkBody, BulkGenerator
-from mockserver.clock import Clock
 from mockserver.delivery import Delivery, Engine, Sender
+from mockserver.delivery.clock import Clock
+from mockserver.delivery.records import Attempt
 from mockserver.errors import UsageError
-from mockserver.records import Attempt
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -128,7 +128,7 @@ class LoadPlan:
 
 
 class PlanPacer:
-    """GCRA pacing along a :class:`LoadPlan` (a :class:`~mockserver.pacing.Pacer`).
+    """GCRA pacing along a :class:`LoadPlan` (a :class:`~mockserver.delivery.pacing.Pacer`).
 
     Time starts at the first booking (:attr:`t0`, on ``clock``); :meth:`next_start` tells when
     the next booking would start, so the input can end before it reaches the plan's end.

@@ -61,7 +61,7 @@ from locust.runners import MasterRunner
 
 from mockserver.auth import AuthScheme
 from mockserver.auth_spec import parse_auth_spec, parse_header
-from mockserver.delivery import USER_AGENT
+from mockserver.delivery.sender import USER_AGENT
 from mockserver.errors import UsageError
 from mockserver.load import DEFAULT_EVOLVED_SHARE, BodyMix
 

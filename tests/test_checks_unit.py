@@ -8,12 +8,12 @@ import shlex
 import pytest
 from werkzeug.wrappers import Request, Response
 
-from contracts.checks import REGISTRY, VerifyOptions
-from contracts.checks._registry import Registry
-from contracts.curl import curl_line
 from contracts.errors import UsageError
-from contracts.target import Target
-from contracts.verify import verify
+from contracts.verifier import REGISTRY, VerifyOptions
+from contracts.verifier.curl import curl_line
+from contracts.verifier.registry import Registry
+from contracts.verifier.report import verify
+from contracts.verifier.target import Target
 from mockserver.auth_spec import parse_auth_spec
 from mockserver.consumer import ConsumerConfig
 from mockserver.redaction import Redactor

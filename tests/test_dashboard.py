@@ -17,10 +17,10 @@ import pytest
 from werkzeug.test import Client
 
 from contracts import schemas
-from mockserver._dashboard_assets import SCRIPT
 from mockserver.server import create_app
-from mockserver.store import FINAL_STATES, STATES
-from mockserver.subscriptions import ServerConfig
+from mockserver.server._dashboard_assets import SCRIPT
+from mockserver.server.store import FINAL_STATES, STATES
+from mockserver.server.subscriptions import ServerConfig
 from tests._server import Sink, running_app, subscription, wait_for_status
 
 TOKEN = "dashboard-bearer-token-0123"

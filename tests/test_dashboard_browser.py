@@ -30,8 +30,8 @@ from werkzeug.wrappers import Request, Response
 from mockserver.auth import BearerAuth
 from mockserver.consumer import ConsumerConfig
 from mockserver.server import create_app
+from mockserver.server.subscriptions import ServerConfig
 from mockserver.serving import RunningConsumer, serve_consumer
-from mockserver.subscriptions import ServerConfig
 from tests._server import subscription
 from tests.servers import serve_wsgi
 

@@ -18,12 +18,12 @@ import httpx
 import pytest
 import respx
 
-from mockserver.clock import FakeClock
-from mockserver.delivery import DEFAULT_BODY_LIMIT, Sender
+from mockserver.delivery.clock import FakeClock
+from mockserver.delivery.records import Delivery, encode_payload
+from mockserver.delivery.retry import PRESETS, RetryPolicy
+from mockserver.delivery.sender import DEFAULT_BODY_LIMIT, Sender
 from mockserver.errors import DeliveryError, UsageError
-from mockserver.records import Delivery, encode_payload
 from mockserver.redaction import PLACEHOLDER, Redactor
-from mockserver.retry import PRESETS, RetryPolicy
 
 URL = "http://127.0.0.1:9/webhooks"  # never contacted: every test injects a transport
 START = FakeClock.DEFAULT_START

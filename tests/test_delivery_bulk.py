@@ -15,14 +15,14 @@ from typing import Any
 import httpx
 import pytest
 
-from mockserver.clock import FakeClock, SystemClock
 from mockserver.delivery import Sender
-from mockserver.delivery_log import DeliveryLog, read_log
+from mockserver.delivery.clock import FakeClock, SystemClock
+from mockserver.delivery.delivery_log import DeliveryLog, read_log
+from mockserver.delivery.pacing import TokenBucket
+from mockserver.delivery.records import Attempt, Delivery
+from mockserver.delivery.retry import RetryPolicy
+from mockserver.delivery.summary import SummaryBuilder
 from mockserver.errors import DeliveryError, UsageError
-from mockserver.pacing import TokenBucket
-from mockserver.records import Attempt, Delivery
-from mockserver.retry import RetryPolicy
-from mockserver.summary import SummaryBuilder
 
 URL = "http://127.0.0.1:9/webhooks"
 ONE_RETRY = RetryPolicy("one-retry", (1.0,), jitter=0.0)

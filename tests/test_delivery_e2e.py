@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from werkzeug.wrappers import Request, Response
 
-from mockserver.clock import FakeClock
 from mockserver.delivery import Sender
-from mockserver.delivery_log import DeliveryLog, read_log
-from mockserver.retry import RetryPolicy
+from mockserver.delivery.clock import FakeClock
+from mockserver.delivery.delivery_log import DeliveryLog, read_log
+from mockserver.delivery.retry import RetryPolicy
 from tests.servers import serve_wsgi
 
 #: One immediate retry; a Retry-After alone decides how long the wait is.

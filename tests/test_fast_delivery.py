@@ -1,7 +1,7 @@
 """One set of delivery semantics, two engines: every assertion here runs on httpx and on aiohttp.
 
 ``Sender.deliver_many`` may run on httpx threads or on the aiohttp event loop
-(:mod:`mockserver.fast`); a consumer must not be able to tell which. So each test is
+(:mod:`mockserver.delivery.aiohttp_engine`); a consumer must not be able to tell which. So each test is
 parametrised over ``engine`` and talks to a real Werkzeug server on 127.0.0.1 (the aiohttp
 engine only sends to the network). Schedules are tiny (``custom:0,0.05``) and every wait is
 bounded, so the whole file takes a few seconds.
@@ -27,14 +27,14 @@ import trustme
 from werkzeug.wrappers import Request, Response
 
 from mockserver.auth import BearerAuth
-from mockserver.clock import FakeClock
 from mockserver.delivery import Engine, Sender
-from mockserver.delivery_log import DeliveryLog, read_log
+from mockserver.delivery.clock import FakeClock
+from mockserver.delivery.delivery_log import DeliveryLog, read_log
+from mockserver.delivery.records import Delivery
+from mockserver.delivery.summary import Summary
+from mockserver.delivery.tls import InsecureTLSWarning
 from mockserver.errors import DeliveryError, UsageError
-from mockserver.records import Delivery
 from mockserver.redaction import PLACEHOLDER
-from mockserver.summary import Summary
-from mockserver.tls import InsecureTLSWarning
 from tests.servers import serve_wsgi
 
 ENGINES: list[Engine] = ["httpx", "aiohttp"]

@@ -20,9 +20,10 @@ from rich.console import Console
 from contracts.cli import load as load_cli
 from contracts.cli import main
 from mockserver.auth import BearerAuth
-from mockserver.clock import FakeClock
 from mockserver.consumer import ConsumerConfig
 from mockserver.delivery import Sender
+from mockserver.delivery.clock import FakeClock
+from mockserver.delivery.records import Attempt
 from mockserver.errors import UsageError
 from mockserver.load import (
     BodyMix,
@@ -33,7 +34,6 @@ from mockserver.load import (
     SecondStats,
     Series,
 )
-from mockserver.records import Attempt
 from mockserver.serving import serve_consumer
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

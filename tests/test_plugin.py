@@ -15,7 +15,7 @@ TOKEN = "plugin-test-token-0123456789"
 
 FAST_OPTIONS = """
 import pytest
-from contracts.checks import VerifyOptions
+from contracts.verifier import VerifyOptions
 
 @pytest.fixture(scope="session")
 def r360_options():
@@ -38,7 +38,7 @@ def r360_target():
 CONFTEST_BROKEN_APP = """
 import pytest
 from flask import Flask, request
-from contracts.checks import VerifyOptions
+from contracts.verifier import VerifyOptions
 
 app = Flask(__name__)
 

@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mockserver.errors import UsageError
-from mockserver.retry import (
+from mockserver.delivery.retry import (
     PRESETS,
     RetryPolicy,
     classify_status,
@@ -21,6 +20,7 @@ from mockserver.retry import (
     parse_retry,
     parse_retry_after,
 )
+from mockserver.errors import UsageError
 
 NOW = 1_700_000_000.0
 HOUR = 3600.0

@@ -8,7 +8,7 @@ import pytest
 
 from contracts.cli import main
 from mockserver.errors import ConfigError
-from mockserver.subscriptions import load_config
+from mockserver.server.subscriptions import load_config
 
 TOKEN = "reference-token-1234"
 

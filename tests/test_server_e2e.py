@@ -23,8 +23,8 @@ from werkzeug.wrappers import Request, Response
 from mockserver.auth import BearerAuth
 from mockserver.consumer import ConsumerConfig
 from mockserver.server import App, create_app
+from mockserver.server.subscriptions import ServerConfig
 from mockserver.serving import serve_consumer
-from mockserver.subscriptions import ServerConfig
 from tests._server import WAIT_S, subscription, wait_until
 from tests.hostile import Hostile, payload_key
 from tests.servers import serve_wsgi

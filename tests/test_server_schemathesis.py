@@ -23,9 +23,9 @@ import schemathesis
 from hypothesis import settings
 from schemathesis import Case
 
-from mockserver.openapi import openapi_document
 from mockserver.server import App
-from mockserver.subscriptions import Subscription
+from mockserver.server.openapi import openapi_document
+from mockserver.server.subscriptions import Subscription
 from tests._server import running_app, subscription
 
 MAX_EXAMPLES = 15

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from mockserver.delivery.records import Attempt, Delivery
 from mockserver.errors import UsageError
-from mockserver.records import Attempt, Delivery
-from mockserver.store import DeliveryStore, Record
+from mockserver.server.store import DeliveryStore, Record
 
 
 def did(n: int) -> str:

@@ -41,11 +41,11 @@ import pytest
 from contracts.bulk import BulkGenerator
 from mockserver.auth import JwtAuth
 from mockserver.delivery import Engine, Sender
-from mockserver.delivery_log import DeliveryLog, read_log
-from mockserver.records import Delivery
-from mockserver.retry import RetryPolicy
+from mockserver.delivery.delivery_log import DeliveryLog, read_log
+from mockserver.delivery.records import Delivery
+from mockserver.delivery.retry import RetryPolicy
 from mockserver.server import create_app
-from mockserver.subscriptions import ServerConfig
+from mockserver.server.subscriptions import ServerConfig
 from tests.hostile import Arrival, Hostile, ShortTimeouts, payload_key, rss_mb
 from tests.servers import serve_wsgi
 

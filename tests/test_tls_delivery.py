@@ -17,9 +17,9 @@ import trustme
 from werkzeug.wrappers import Request, Response
 
 from mockserver.delivery import Sender
+from mockserver.delivery.records import Attempt
+from mockserver.delivery.tls import InsecureTLSWarning, classify_transport_error
 from mockserver.errors import UsageError
-from mockserver.records import Attempt
-from mockserver.tls import InsecureTLSWarning, classify_transport_error
 from tests.servers import serve_wsgi
 
 

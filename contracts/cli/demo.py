@@ -10,10 +10,10 @@ import argparse
 import secrets
 from typing import Any
 
-from contracts.checks import VerifyOptions
 from contracts.cli._delivery_options import DeliverySettings
 from contracts.cli.verify import run_and_print
-from contracts.target import Target
+from contracts.verifier import VerifyOptions
+from contracts.verifier.target import Target
 from mockserver.auth import JwtAuth
 from mockserver.consumer import ConsumerConfig
 from mockserver.redaction import Redactor

@@ -25,6 +25,7 @@ from typing import Any
 from contracts.cli._delivery_options import add_delivery_options, delivery_settings
 from contracts.errors import UsageError
 from mockserver.delivery import Sender
+from mockserver.delivery.tls import InsecureTLSWarning
 from mockserver.load import (
     DEFAULT_CONCURRENCY,
     DEFAULT_EVOLVED_SHARE,
@@ -36,7 +37,6 @@ from mockserver.load import (
     SecondStats,
     save_plot,
 )
-from mockserver.tls import InsecureTLSWarning
 
 HELP = "send webhooks at a sustained or ramped rate and report what the consumer held, per second"
 #: Plain progress lines (stderr not a terminal) come this often.

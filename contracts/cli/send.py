@@ -17,7 +17,7 @@ from contracts.cli._delivery_options import add_delivery_options, delivery_setti
 from contracts.cli._progress import progress_bar
 from contracts.errors import InputError, UsageError
 from mockserver.delivery import PRESETS, Delivery, DeliveryLog, Sender, Summary
-from mockserver.tls import InsecureTLSWarning
+from mockserver.delivery.tls import InsecureTLSWarning
 
 HELP = "deliver webhooks to URL as Record360 does (auth headers, TLS, retries, pacing)"
 

@@ -17,8 +17,8 @@ from werkzeug.serving import make_server
 
 from contracts.cli._foreground import cannot_listen, check_port, sigterm_as_interrupt
 from mockserver.server import create_app
-from mockserver.subscriptions import ServerConfig, load_config
-from mockserver.worker import STOP_TIMEOUT
+from mockserver.server.subscriptions import ServerConfig, load_config
+from mockserver.server.worker import STOP_TIMEOUT
 
 HELP = "run the mock Record360: a control API that sends webhooks to your subscriptions"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")

@@ -11,11 +11,11 @@ from typing import Any
 
 from rich.console import Console
 
-from contracts.checks import REGISTRY, Finding, VerifyOptions
 from contracts.cli._delivery_options import add_delivery_options, delivery_settings
 from contracts.errors import UsageError
-from contracts.target import Target
-from contracts.verify import Report, print_report, verify
+from contracts.verifier import REGISTRY, Finding, VerifyOptions
+from contracts.verifier.report import Report, print_report, verify
+from contracts.verifier.target import Target
 
 HELP = "verify a consumer endpoint: auth, evolution, unknown events, rate limiting, TLS, latency"
 

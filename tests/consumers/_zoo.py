@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 import trustme
 
-from contracts.checks import REGISTRY, VerifyOptions
-from contracts.target import Target, is_asgi
-from contracts.verify import Report, verify
+from contracts.verifier import REGISTRY, VerifyOptions
+from contracts.verifier.report import Report, verify
+from contracts.verifier.target import Target, is_asgi
 from mockserver.auth import AuthScheme
 from mockserver.auth_spec import parse_auth_spec
 from tests.servers import serve_wsgi

@@ -1,0 +1,46 @@
+"""``auth-rejects-invalid``: every forged credential of the configured scheme gets 401 or 403.
+
+The forgeries come from :meth:`mockserver.auth.AuthScheme.negative_variants`: a wrong secret or
+password, a malformed header and, for JWTs, expired, not-yet-valid, bad-signature, ``alg: none``
+and wrong-algorithm tokens, each with exactly one defect.
+"""
+
+from __future__ import annotations
+
+from contracts.verifier.context import CheckContext, answered, fresh_body
+from contracts.verifier.finding import Finding
+from contracts.verifier.registry import check
+from mockserver.auth import NoAuth
+from mockserver.delivery import Delivery
+
+NAME = "auth-rejects-invalid"
+
+
+@check(NAME)
+def auth_rejects_invalid(ctx: CheckContext) -> Finding:
+    if ctx.auth is None or isinstance(ctx.auth, NoAuth):
+        return Finding(NAME, "skipped", "no auth configured (--auth SPEC), so nothing to forge")
+    variants = [v for v in ctx.auth.negative_variants() if v.name != "missing"]
+    results: dict[str, str] = {}
+    let_in: list[tuple[str, Delivery]] = []
+    for variant in variants:
+        event, body = fresh_body(ctx, f"forged-{variant.name}")
+        delivery = ctx.deliver(body, event=event, credentials=variant)
+        results[variant.name] = answered(delivery)
+        if delivery.attempts[-1].status not in (401, 403):
+            let_in.append((variant.name, delivery))
+    if let_in:
+        names = ", ".join(f"{name} ({answered(d)})" for name, d in let_in)
+        first_name, first = let_in[0]
+        return Finding(
+            NAME,
+            "failed",
+            f"did not refuse forged credentials: {names}; expected 401 or 403",
+            ctx.evidence(first, variant=first_name, variants=results),
+        )
+    return Finding(
+        NAME,
+        "passed",
+        f"refused all {len(variants)} forged credentials ({', '.join(results)}) with 401/403",
+        {"variants": results},
+    )

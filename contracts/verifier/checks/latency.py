@@ -1,0 +1,43 @@
+"""``latency``: the consumer answers quickly enough (p95 of every answer under the bound).
+
+Big senders give up on an attempt after 5 to 15 s (Shopify 5 s, GitHub 10 s, Svix 15 s) and
+count it as failed, so a slow consumer sees retries and duplicates. Runs last, over every answer
+of the run.
+"""
+
+from __future__ import annotations
+
+from contracts.verifier.context import CheckContext
+from contracts.verifier.finding import Finding
+from contracts.verifier.registry import check
+
+NAME = "latency"
+
+
+@check(NAME)
+def latency(ctx: CheckContext) -> Finding:
+    durations = sorted(ctx.durations)
+    if not durations:
+        return Finding(NAME, "skipped", "no answers to measure (no other check delivered)")
+    p50, p95, p99 = (_rank(durations, q) for q in (0.50, 0.95, 0.99))
+    bound = ctx.options.latency_bound_s
+    text = f"p50 {_ms(p50)}, p95 {_ms(p95)}, p99 {_ms(p99)} over {len(durations)} answers"
+    details = {
+        "p50_s": p50,
+        "p95_s": p95,
+        "p99_s": p99,
+        "answers": len(durations),
+        "bound_s": bound,
+    }
+    if p95 > bound:
+        return Finding(NAME, "failed", f"{text}: p95 is over the {bound:g} s bound", details)
+    return Finding(NAME, "passed", f"{text} (bound {bound:g} s)", details)
+
+
+def _rank(ordered: list[float], fraction: float) -> float:
+    index = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"

@@ -1,0 +1,88 @@
+"""``tls``: the consumer's certificate is one Record360 would accept.
+
+Record360 requires a valid certificate: the chain verifies, the name matches, it has not expired
+(a warning under 14 days left), and the handshake uses TLS 1.2 or later. Plain http is a
+warning: Record360 only delivers over HTTPS, so the endpoint cannot be the production one.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+
+import httpx
+
+from contracts.verifier.context import CheckContext
+from contracts.verifier.finding import Finding
+from contracts.verifier.registry import check
+from mockserver.delivery.tls import classify_transport_error
+
+NAME = "tls"
+WARN_DAYS = 14
+_OLD = {"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"}
+
+
+@check(NAME)
+def tls(ctx: CheckContext) -> Finding:
+    target = ctx.target
+    if target.in_process:
+        return Finding(NAME, "skipped", "in-process target: no TLS to check")
+    url = httpx.URL(target.url)
+    if url.scheme == "http":
+        return Finding(
+            NAME,
+            "warning",
+            "plain http: Record360 delivers only over HTTPS with a valid certificate",
+        )
+    host, port = url.host, url.port or 443
+    context = ssl.create_default_context(cafile=target.ca_bundle)
+    try:
+        with (
+            socket.create_connection((host, port), timeout=ctx.options.timeout_s) as sock,
+            context.wrap_socket(sock, server_hostname=host) as conn,
+        ):
+            version = conn.version() or "unknown"
+            cert = conn.getpeercert() or {}
+    except ssl.SSLCertVerificationError as error:
+        failure = classify_transport_error(error)
+        _block(ctx)
+        return Finding(
+            NAME,
+            "failed",
+            f"certificate rejected: {failure.message}",
+            {"tls_failure": failure.tls_failure},
+        )
+    except (OSError, ssl.SSLError) as error:
+        _block(ctx)
+        return Finding(NAME, "failed", f"TLS handshake with {host}:{port} failed: {error}")
+    details = {
+        "version": version,
+        "issuer": _name(cert.get("issuer")),
+        "not_after": cert.get("notAfter"),
+    }
+    if version in _OLD:
+        return Finding(
+            NAME, "failed", f"negotiated {version}; Record360 needs TLS 1.2 or later", details
+        )
+    days = (ssl.cert_time_to_seconds(str(cert["notAfter"])) - time.time()) / 86400
+    if days < WARN_DAYS:
+        return Finding(
+            NAME, "warning", f"certificate expires in {days:.0f} days ({cert['notAfter']})", details
+        )
+    return Finding(
+        NAME, "passed", f"{version}, chain and hostname valid, expires in {days:.0f} days", details
+    )
+
+
+def _block(ctx: CheckContext) -> None:
+    """The sender verifies as this check does, so no delivery can connect: say so once, and
+    let the other checks be skipped with the reason rather than fail on it (unless insecure)."""
+    if not ctx.target.insecure:
+        ctx.blocked = "not run: tls failed, so no delivery can connect; fix the certificate first"
+
+
+def _name(parts: object) -> str:
+    if not isinstance(parts, tuple):
+        return ""
+    return ", ".join(f"{k}={v}" for rdn in parts for k, v in rdn)

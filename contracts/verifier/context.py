@@ -1,0 +1,285 @@
+"""What a check gets: the target, the configured credentials, and one way to deliver.
+
+Every check delivers through :meth:`CheckContext.deliver`, which behaves as Record360 would with a
+busy consumer: a 429 is waited out for its ``Retry-After`` (0 is valid; missing means 1 s) and the
+same delivery is sent again, within a time budget, so only the final answer counts. That is why a
+compliant consumer with a tight rate limit passes every check, and a 429 is judged only by the
+``rate-limit`` check.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import warnings
+from array import array
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts.bulk import BulkGenerator
+from contracts.verifier.curl import curl_line
+from contracts.verifier.target import Target
+from mockserver.auth import AuthScheme, NegativeVariant
+from mockserver.delivery import Delivery, Sender
+from mockserver.delivery.clock import Clock, SystemClock
+from mockserver.delivery.tls import InsecureTLSWarning
+from mockserver.redaction import Redactor
+
+__all__ = ["CONFIGURED", "NO_CREDENTIALS", "CheckContext", "VerifyOptions"]
+
+CONFIGURED = "configured"
+NO_CREDENTIALS = "none"
+_DEFAULT_RETRY_AFTER = 1.0
+_BODY_LIMIT = 1024
+
+Ledger = Callable[[str, str], int]
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """Knobs of a verification run, with defaults that fit one CI step."""
+
+    #: Generated valid bodies for ``accepts-valid`` (the documented examples are always sent).
+    examples: int = 40
+    #: Generated bodies per evolution change for ``tolerates-evolution``.
+    evolution_examples: int = 6
+    #: Generated bodies for ``ignores-unknown-events``.
+    unknown_examples: int = 15
+    #: Extra requests one failure may spend on shrinking to the smallest body.
+    shrink_budget: int = 150
+    seed: int | None = None
+    #: ``latency``: the p95 bound in seconds.
+    latency_bound_s: float = 5.0
+    #: ``rate-limit``: the burst (count, starts per second or None for unpaced, concurrency).
+    burst_count: int = 150
+    burst_rate: float | None = None
+    burst_concurrency: int = 16
+    #: ``rate-limit``: how long every rejected body may take to be accepted after the burst.
+    recovery_budget_s: float = 60.0
+    #: ``rate-limit``: fail when no 429 is seen (for teams that must have a limit).
+    require_rate_limit: bool = False
+    #: Longest a single delivery may spend waiting out 429s in the other checks.
+    retry_after_budget_s: float = 30.0
+    #: Per-attempt read timeout.
+    timeout_s: float = 10.0
+    #: ``idempotency``: a ledger URL (GET, reference-consumer format) or ``(event, id) -> count``.
+    ledger: str | Ledger | None = None
+
+
+@dataclass
+class CheckContext:
+    """Shared by every check of one run; owns one :class:`Sender` per credential variant."""
+
+    target: Target
+    auth: AuthScheme | None
+    headers: Mapping[str, str]
+    redactor: Redactor
+    options: VerifyOptions
+    seed: int
+    clock: Clock = field(default_factory=SystemClock)
+    durations: array = field(default_factory=lambda: array("d"))  # type: ignore[type-arg]
+    #: Why the remaining checks cannot run (set after a failed ``tls``); None while they can.
+    blocked: str | None = None
+    _senders: dict[str, Sender] = field(default_factory=dict)
+    _bulk: BulkGenerator | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def create(
+        cls,
+        target: Target,
+        *,
+        auth: AuthScheme | None = None,
+        headers: Mapping[str, str] | None = None,
+        redactor: Redactor | None = None,
+        options: VerifyOptions | None = None,
+    ) -> CheckContext:
+        options = options or VerifyOptions()
+        seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
+        if redactor is None:
+            redactor = Redactor(
+                auth.secrets() if auth else (),
+                sensitive_headers=auth.sensitive_headers() if auth else (),
+            )
+        return cls(target, auth, dict(headers or {}), redactor, options, seed)
+
+    # -- delivering ---------------------------------------------------------------------------
+
+    def sender(
+        self,
+        credentials: str | NegativeVariant = CONFIGURED,
+        *,
+        connections: int = 4,
+        pool: str | None = None,
+    ) -> Sender:
+        """The sender for a credential variant (configured, none, or a forged one).
+
+        ``pool`` names a separate sender (own connection pool) for the same credentials.
+        """
+        key = credentials if isinstance(credentials, str) else f"variant:{credentials.name}"
+        key = f"{pool}:{key}" if pool else key
+        with self._lock:
+            if key not in self._senders:
+                self._senders[key] = self._new_sender(credentials, connections)
+            return self._senders[key]
+
+    def _new_sender(self, credentials: str | NegativeVariant, connections: int) -> Sender:
+        source: Any
+        if credentials == CONFIGURED:
+            source = self.auth
+        elif credentials == NO_CREDENTIALS:
+            source = None
+        else:
+            assert isinstance(credentials, NegativeVariant)
+            source = _VariantSource(credentials)
+        target = self.target
+        # Forged credentials are not secrets, and a report must show them; the real ones are.
+        redactor = self.redactor if credentials == CONFIGURED else _forged_redactor(self.redactor)
+        with warnings.catch_warnings():
+            # --insecure was asked for and is said once by the command; not once per sender.
+            warnings.simplefilter("ignore", InsecureTLSWarning)
+            return self._sender(target, source, redactor, connections)
+
+    def _sender(self, target: Target, source: Any, redactor: Redactor, connections: int) -> Sender:
+        return Sender(
+            target.url,
+            transport=target.transport,
+            auth=source,
+            headers=self.headers,
+            retry="none",
+            read_timeout=self.options.timeout_s,
+            ca_bundle=None if target.in_process else target.ca_bundle,
+            insecure=False if target.in_process else target.insecure,
+            clock=self.clock,
+            redactor=redactor,
+            body_limit=_BODY_LIMIT,
+            max_connections=connections,
+        )
+
+    def deliver(
+        self,
+        payload: Any,
+        *,
+        event: str,
+        credentials: str | NegativeVariant = CONFIGURED,
+        key: str | None = None,
+        follow_429: bool = True,
+    ) -> Delivery:
+        """One delivery; a 429 is waited out and resent (same key) within the time budget."""
+        sender = self.sender(credentials)
+        waited = 0.0
+        while True:
+            delivery = sender.deliver(payload, event=event, key=key)
+            self.record(delivery)
+            last = delivery.attempts[-1]
+            if not follow_429 or last.status != 429:
+                return delivery
+            wait = _retry_after(last.retry_after_s)
+            if waited + wait > self.options.retry_after_budget_s:
+                return delivery
+            self.clock.sleep(wait)
+            waited += wait
+            key = delivery.id
+
+    def record(self, delivery: Delivery) -> None:
+        with self._lock:
+            for attempt in delivery.attempts:
+                self.durations.append(attempt.duration_s)
+
+    def close(self) -> None:
+        for sender in self._senders.values():
+            sender.close()
+        close = getattr(self.target.transport, "close", None)
+        if close is not None:
+            close()
+
+    # -- reporting ----------------------------------------------------------------------------
+
+    def evidence(self, delivery: Delivery, **extra: Any) -> dict[str, Any]:
+        """Details of a delivery for a failed finding: body, response, curl, seed (redacted)."""
+        last = delivery.attempts[-1]
+        curl = curl_line(
+            self.target.url,
+            last.request_headers,
+            delivery.body,
+            redactor=self.redactor,
+            ca_bundle=self.target.ca_bundle,
+            in_process=self.target.in_process,
+        )
+        response: dict[str, Any] = {
+            "status": last.status,
+            "headers": dict(last.response_headers),
+            "body": self.redactor.text(last.body_excerpt or ""),
+        }
+        if last.error_kind:
+            response["error"] = f"{last.error_kind}: {self.redactor.text(last.error_message or '')}"
+        return {
+            "payload": delivery.to_json()["payload"],
+            "response": response,
+            "curl": curl.command,
+            "curl_warnings": list(curl.warnings),
+            "seed": self.seed,
+            **extra,
+        }
+
+
+def answered(delivery: Delivery) -> str:
+    """The final answer in words: ``status 500`` or ``timeout: ...``."""
+    last = delivery.attempts[-1]
+    if last.status is not None:
+        return f"status {last.status}"
+    return f"{last.error_kind}: {last.error_message}"
+
+
+def accepted(delivery: Delivery) -> bool:
+    status = delivery.attempts[-1].status
+    return status is not None and 200 <= status < 300
+
+
+def _retry_after(value: float | None) -> float:
+    if value is None or not math.isfinite(value) or value < 0:
+        return _DEFAULT_RETRY_AFTER
+    return value
+
+
+class _VariantSource:
+    def __init__(self, variant: NegativeVariant) -> None:
+        self._variant = variant
+
+    def headers(self) -> dict[str, str]:
+        return self._variant.make_headers()
+
+
+class _ForgedAware(Redactor):
+    """Redacts the real secrets (from ``base``) but not the headers of forged credentials."""
+
+    def __init__(self, base: Redactor) -> None:
+        super().__init__()
+        self._base = base
+
+    def add_secret(self, secret: str, *, ephemeral: bool = False) -> None:
+        pass  # forged values are evidence, not secrets
+
+    def add_sensitive_header(self, name: str) -> None:
+        pass
+
+    def is_sensitive_header(self, name: str) -> bool:
+        return False
+
+    def text(self, value: str) -> str:
+        return self._base.text(value)
+
+
+def _forged_redactor(base: Redactor) -> Redactor:
+    return _ForgedAware(base)
+
+
+def fresh_body(ctx: CheckContext, purpose: str) -> tuple[str, dict[str, Any]]:
+    """A valid body with an ID never sent before in this run (so dedup cannot hide anything)."""
+    with ctx._lock:
+        if ctx._bulk is None:
+            ctx._bulk = BulkGenerator(seed=ctx.seed, templates=8)
+        item = next(ctx._bulk)
+    return item.event, item.payload

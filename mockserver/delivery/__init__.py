@@ -1,0 +1,42 @@
+"""The mock Record360 sender: one delivery core, two byte movers, every attempt recorded.
+
+Floor 2 (DESIGN.md, "Layers"). The pieces, each with one job:
+
+* :mod:`~mockserver.delivery.core` starts a delivery, builds each attempt's headers and *settles*
+  an attempt (delivered, retried after a delay, or dead-lettered): the whole delivery semantics;
+* :mod:`~mockserver.delivery.retry` the retry policies (the only owner of a wait);
+* :mod:`~mockserver.delivery.recorder` turns what happened on the wire into an
+  :class:`~mockserver.delivery.records.Attempt`, the same way for both engines;
+* :mod:`~mockserver.delivery.bulk` the one bulk run (summary, log, ``on_done``, first failure);
+* :mod:`~mockserver.delivery.httpx_engine` and :mod:`~mockserver.delivery.aiohttp_engine` only
+  move bytes;
+* :mod:`~mockserver.delivery.sender`: :class:`Sender`, the face that wires them together.
+"""
+
+from __future__ import annotations
+
+from mockserver.delivery.clock import Clock, FakeClock, SystemClock
+from mockserver.delivery.delivery_log import DeliveryLog, read_log
+from mockserver.delivery.records import Attempt, Delivery
+from mockserver.delivery.retry import PRESETS, RetryPolicy, parse_retry
+from mockserver.delivery.sender import Engine, HeaderSource, Sender
+from mockserver.delivery.summary import Summary
+from mockserver.delivery.tls import InsecureTLSWarning
+
+__all__ = [
+    "PRESETS",
+    "Attempt",
+    "Clock",
+    "Delivery",
+    "DeliveryLog",
+    "Engine",
+    "FakeClock",
+    "HeaderSource",
+    "InsecureTLSWarning",
+    "RetryPolicy",
+    "Sender",
+    "Summary",
+    "SystemClock",
+    "parse_retry",
+    "read_log",
+]

@@ -1,0 +1,150 @@
+"""A deadline for a whole attempt, where httpx and aiohttp only time out each read.
+
+Both clients apply the read timeout to every single read. A consumer that drips its answer, a
+byte every few seconds, each under the read timeout, therefore holds an attempt for as long as it
+likes: hours with the default 10 s, and with it a thread of ``deliver_many`` or a worker of
+``serve`` (whose shutdown waits only :data:`mockserver.server.worker.STOP_TIMEOUT` for attempts on the
+wire, on the promise that one lasts at most the connect plus the read timeout).
+
+So the sender gives every attempt on the network a deadline of its connect timeout plus its read
+timeout, counted from the attempt's first network operation (waiting for a pooled connection is
+the sender's business, not the consumer's). The aiohttp engine wraps the attempt in
+:func:`asyncio.timeout_at` from its start (it never waits for a connection: an attempt holds one
+of as many slots as the pool has connections). For httpx, whose I/O runs in the calling thread,
+the sender's own transport gets a network backend whose streams shorten each socket timeout to
+what is left of the deadline of the attempt running in that thread (:func:`attempt_deadline`).
+An answer cut off this way is a ``timeout``; a 2xx whose body is cut off is still delivered, as
+with any body that breaks after the status line.
+
+A client or transport injected into the sender (tests, ``serve``'s ``transport``) is used as it
+is, without the deadline.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+import time
+import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpcore
+import httpx
+
+__all__ = ["AttemptDeadline", "attempt_deadline", "deadline_message", "deadline_transport"]
+
+_current = threading.local()
+
+
+def deadline_message(seconds: float) -> str:
+    """The error text of an attempt cut off by its deadline."""
+    return f"attempt timeout: no complete answer within {seconds:g} s (connect + read timeout)"
+
+
+class AttemptDeadline:
+    """``seconds`` from the first network operation of one attempt."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._deadline: float | None = None
+
+    def budget(self, timeout: float | None, error: type[Exception]) -> float | None:
+        """The socket timeout to use now: ``timeout``, or less when the deadline is nearer."""
+        now = time.monotonic()
+        if self._deadline is None:
+            self._deadline = now + self.seconds
+        left = self._deadline - now
+        if left <= 0:
+            raise error(deadline_message(self.seconds))
+        return left if timeout is None else min(timeout, left)
+
+    @property
+    def expired(self) -> bool:
+        return self._deadline is not None and time.monotonic() >= self._deadline
+
+
+@contextmanager
+def attempt_deadline(seconds: float) -> Iterator[AttemptDeadline]:
+    """Give the attempt run in this thread, inside the block, a deadline of ``seconds``."""
+    deadline = AttemptDeadline(seconds)
+    _current.deadline = deadline
+    try:
+        yield deadline
+    finally:
+        _current.deadline = None
+
+
+def _budget(timeout: float | None, error: type[Exception]) -> float | None:
+    deadline: AttemptDeadline | None = getattr(_current, "deadline", None)
+    return timeout if deadline is None else deadline.budget(timeout, error)
+
+
+class _Stream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _budget(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _budget(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        budget = _budget(timeout, httpcore.ConnectTimeout)
+        return _Stream(self._inner.start_tls(ssl_context, server_hostname, budget))
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        return self._inner.get_extra_info(info)
+
+
+class _Backend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        budget = _budget(timeout, httpcore.ConnectTimeout)
+        return _Stream(self._inner.connect_tcp(host, port, budget, local_address, socket_options))
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        budget = _budget(timeout, httpcore.ConnectTimeout)
+        return _Stream(self._inner.connect_unix_socket(path, budget, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def deadline_transport(
+    *, verify: ssl.SSLContext | bool, limits: httpx.Limits
+) -> httpx.HTTPTransport:
+    """httpx's own transport for the network, its sockets bound by :func:`attempt_deadline`.
+
+    httpx offers no way to pass httpcore a network backend, so the backend of the transport's
+    connection pool is wrapped after it is made (``tests/test_hostile_faults.py`` fails if a
+    new httpx moves it).
+    """
+    transport = httpx.HTTPTransport(verify=verify, limits=limits)
+    pool = transport._pool
+    if isinstance(pool, httpcore.ConnectionPool):
+        pool._network_backend = _Backend(pool._network_backend)
+    return transport
