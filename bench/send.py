@@ -220,7 +220,8 @@ def pacing(url: str) -> float:
 
 def load_mode(url: str, *, ramp: bool) -> tuple[float, float]:
     """``r360-webhooks load`` at PACING_RATE for PACING_SECONDS: (sent, asked) requests."""
-    from mockserver.load import BodyMix, LoadPlan, LoadRun
+    from contracts.bulk import BodyMix
+    from mockserver.load import LoadPlan, LoadRun
 
     plan = LoadPlan(rate=PACING_RATE, duration_s=PACING_SECONDS, ramp=ramp)
     with Sender(url, retry="none") as sender:

@@ -20,10 +20,13 @@ from typing import Any
 from contracts import schemas
 from contracts._choice import RandomChooser
 from contracts._generate import generate
-from contracts.errors import InvalidArgument
+from contracts.errors import InvalidArgument, UsageError
 from contracts.strategies import EvolvedPayload, _events_for, evolve_drawn
 
-__all__ = ["BulkBody", "BulkGenerator", "sample_body"]
+__all__ = ["DEFAULT_EVOLVED_SHARE", "BodyMix", "BulkBody", "BulkGenerator", "sample_body"]
+
+#: Share of evolved bodies (one to three catalogue changes) among the valid ones in a mix.
+DEFAULT_EVOLVED_SHARE = 0.3
 
 _SENTINEL = "R360BULKIDSENTINEL"
 
@@ -127,3 +130,38 @@ class BulkGenerator:
         text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
         parts = tuple(part.encode() for part in text.split(_SENTINEL))
         return _Template(event, parts, opaque, sample.names)
+
+
+class BodyMix:
+    """Seeded valid and evolved bodies, evolved with probability ``evolved_share``; unique IDs.
+
+    Two generators (seeds ``2 * seed`` and ``2 * seed + 1``) feed the mix, so their ID prefixes
+    differ and no ID repeats within a mix; mixes whose seeds differ by less than 4,500 never
+    share an ID either (the Locust user gives worker ``i`` the seed ``seed + i``).
+    """
+
+    def __init__(self, *, seed: int, evolved_share: float, templates: int = 64) -> None:
+        if not 0.0 <= evolved_share <= 1.0:  # also refuses NaN
+            raise UsageError(
+                f"evolved share {evolved_share:g} must be between 0 and 1 (0.3: 30 % evolved)"
+            )
+        self.seed = seed
+        self.evolved_share = evolved_share
+        self._rng = random.Random(seed)
+        self._valid = None
+        if evolved_share < 1.0:
+            self._valid = BulkGenerator(seed=2 * seed, templates=templates)
+        self._evolved = None
+        if evolved_share > 0.0:
+            self._evolved = BulkGenerator(seed=2 * seed + 1, evolved=True, templates=templates)
+
+    def __iter__(self) -> Iterator[BulkBody]:
+        return self
+
+    def __next__(self) -> BulkBody:
+        if self._valid is None or (
+            self._evolved is not None and self._rng.random() < self.evolved_share
+        ):
+            assert self._evolved is not None
+            return next(self._evolved)
+        return next(self._valid)

@@ -9,13 +9,18 @@ your conftest and import the suite's test into a test module of yours::
 
     from contracts.suite import test_r360_check  # noqa: F401
 
-Every option has an ini twin (``r360_url``...). One test per check; a failed check fails its
-test with the finding's message and a redacted curl line; the terminal summary shows a table.
+Every option has an ini twin (``r360_url``...). The options are read once, when pytest starts,
+through the same settings factory as the CLI (:func:`mockserver.settings.delivery_settings`), so
+a bad one is a single ``pytest.UsageError`` line (no traceback whose locals could hold a
+secret), and every secret they carry is known to the redactor before anything is sent. One test
+per check; a failed check fails its test with the finding's message and a redacted curl line;
+the terminal summary shows a table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -24,9 +29,11 @@ OPTIONS = {
     # name: (help, ini type)
     "url": ("the consumer endpoint to verify (http or https)", "string"),
     "auth": (
-        "auth SPEC the sender uses: basic:U:P, bearer:T, api-key:H:V, jwt:ALG:SECRET",
+        "auth SPEC the sender uses: basic:U:P, bearer:T, api-key:H:V, jwt:ALG:SECRET "
+        "(secrets may be env:NAME or @file)",
         "string",
     ),
+    "jwt-claim": ("extra JWT claim K=V (repeatable), with a jwt: auth SPEC", "linelist"),
     "header": ("extra header NAME:VALUE sent with every delivery (repeatable)", "linelist"),
     "checks": ("comma-separated checks to run (default: all)", "string"),
     "ca-bundle": ("CA bundle (PEM) to trust for the consumer's certificate", "string"),
@@ -34,6 +41,17 @@ OPTIONS = {
     "seed": ("seed to replay a run", "string"),
 }
 FINDINGS = pytest.StashKey[list[Any]]()
+INPUTS = pytest.StashKey["Inputs"]()
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The checked ``--r360-*`` options: settings from the factory, checks, seed, ledger."""
+
+    settings: Any  # mockserver.settings.DeliverySettings, imported lazily
+    checks: list[str] | None
+    seed: int | None
+    ledger: str | None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,19 +70,59 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[FINDINGS] = []
     config.addinivalue_line("markers", "r360: a Record360 webhook consumer check")
+    if any(option(config, name) for name in OPTIONS):
+        config.stash[INPUTS] = _read_inputs(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     config.stash[FINDINGS] = []
 
 
+def _read_inputs(config: pytest.Config) -> Inputs:
+    """Check every option now; a problem ends the run with one line, naming the option."""
+    from contracts.errors import R360Error
+
+    try:
+        return _inputs(config)
+    except R360Error as exc:
+        raise pytest.UsageError(f"r360: {exc}") from None
+
+
+def _inputs(config: pytest.Config) -> Inputs:
+    from contracts.errors import UsageError
+    from contracts.verifier import REGISTRY
+    from mockserver.settings import PLUGIN, delivery_settings
+
+    settings = delivery_settings(
+        option(config, "url"),
+        auth=option(config, "auth"),
+        jwt_claims=option(config, "jwt-claim") or (),
+        headers=option(config, "header") or (),
+        ca_bundle=option(config, "ca-bundle"),
+        names=PLUGIN,
+    )
+    text = option(config, "checks")
+    checks = [c.strip() for c in text.split(",") if c.strip()] if text else None
+    REGISTRY.select(checks)  # unknown names fail now
+    seed_text = option(config, "seed")
+    try:
+        seed = int(seed_text) if seed_text else None
+    except ValueError:
+        raise UsageError(f"--r360-seed {seed_text!r} is not an integer") from None
+    return Inputs(settings, checks, seed, option(config, "ledger"))
+
+
+def _stashed(config: pytest.Config) -> Inputs:
+    if INPUTS not in config.stash:
+        config.stash[INPUTS] = _read_inputs(config)
+    return config.stash[INPUTS]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "r360_check" in metafunc.fixturenames:
         from contracts.verifier import REGISTRY
 
-        text = option(metafunc.config, "checks")
-        wanted = [c.strip() for c in text.split(",") if c.strip()] if text else None
-        names = REGISTRY.select(wanted)
+        names = REGISTRY.select(_stashed(metafunc.config).checks)
         metafunc.parametrize("r360_check", names, ids=names)
 
 
@@ -83,28 +141,16 @@ def _dest(name: str) -> str:
 @pytest.fixture(scope="session")
 def r360_target(pytestconfig: pytest.Config) -> Any:
     """What to verify: ``--r360-url`` by default; override with a URL, Target or app."""
-    url = option(pytestconfig, "url")
+    url = _stashed(pytestconfig).settings.url
     if not url:
         pytest.skip("no consumer to verify: pass --r360-url URL or define the r360_target fixture")
     return url
 
 
 @pytest.fixture(scope="session")
-def r360_auth(pytestconfig: pytest.Config) -> Any:
-    """The auth scheme (``--r360-auth``) the sender uses, or None."""
-    from mockserver.auth_spec import parse_auth_spec
-
-    spec = option(pytestconfig, "auth")
-    return parse_auth_spec(spec, option="--r360-auth") if spec else None
-
-
-@pytest.fixture(scope="session")
-def r360_headers(pytestconfig: pytest.Config) -> dict[str, str]:
-    from mockserver.auth_spec import parse_header
-
-    return dict(
-        parse_header(h, option="--r360-header") for h in option(pytestconfig, "header") or []
-    )
+def r360_settings(pytestconfig: pytest.Config) -> Any:
+    """The :class:`mockserver.settings.DeliverySettings` the ``--r360-*`` options make."""
+    return _stashed(pytestconfig).settings
 
 
 @pytest.fixture(scope="session")
@@ -112,27 +158,21 @@ def r360_options(pytestconfig: pytest.Config) -> Any:
     """:class:`contracts.verifier.VerifyOptions` for the run; override to tune it."""
     from contracts.verifier import VerifyOptions
 
-    seed = option(pytestconfig, "seed")
-    return VerifyOptions(ledger=option(pytestconfig, "ledger"), seed=int(seed) if seed else None)
+    inputs = _stashed(pytestconfig)
+    return VerifyOptions(ledger=inputs.ledger, seed=inputs.seed)
 
 
 @pytest.fixture(scope="session")
 def r360_verification(
-    pytestconfig: pytest.Config,
-    r360_target: Any,
-    r360_auth: Any,
-    r360_headers: dict[str, str],
-    r360_options: Any,
+    pytestconfig: pytest.Config, r360_target: Any, r360_settings: Any, r360_options: Any
 ) -> Iterator[Any]:
     """One verification run for the session; each check runs once, on first request."""
     from contracts.verifier.session import Verification
 
     verification = Verification.start(
         r360_target,
-        auth=r360_auth,
-        headers=r360_headers,
+        settings=r360_settings,
         options=r360_options,
-        ca_bundle=option(pytestconfig, "ca-bundle"),
         findings=pytestconfig.stash[FINDINGS],
     )
     yield verification

@@ -22,8 +22,9 @@ from mockserver.auth import (
     check_header_value,
 )
 from mockserver.errors import AuthSpecError, UsageError
+from mockserver.redaction import PLACEHOLDER
 
-__all__ = ["FORMS", "parse_auth_spec", "parse_header", "resolve_secret"]
+__all__ = ["FORMS", "parse_auth_spec", "parse_header", "resolve_secret", "shown_spec"]
 
 FORMS = (
     "basic:USER:PASS, bearer:TOKEN, api-key:HEADER:VALUE, jwt:ALG:SECRET|@key.pem or none"
@@ -74,13 +75,12 @@ def parse_header(
     """Parse ``NAME:VALUE`` for ``--header``: the extra static headers, such as a key id.
 
     The value may be ``env:NAME`` or ``@file`` like any secret. Bad input raises
-    :class:`~mockserver.errors.UsageError`; the text is shown only when it has no value part.
+    :class:`~mockserver.errors.UsageError` that names the header but never shows its value.
     """
     name, sep, raw = text.partition(":")
     name = name.strip()
-    if not sep:
-        shown = f" {text!r}" if _TOKEN.fullmatch(text.strip()) else ""
-        raise UsageError(f"{option}{shown} has no ':'; use NAME:VALUE")
+    if not sep:  # not echoed: without a ':' the text may well be the value alone, a secret
+        raise UsageError(f"{option} has no ':' between name and value; use NAME:VALUE")
     if not _TOKEN.fullmatch(name):
         raise UsageError(f"{option} name {name!r} is not a valid HTTP header name; use NAME:VALUE")
     value = _resolve(raw.strip(), environ, UsageError)
@@ -185,3 +185,22 @@ _SCHEME_FORMS = {
     "api-key": "api-key:HEADER:VALUE",
     "jwt": "jwt:ALG:SECRET or jwt:ALG:@key.pem",
 }
+
+
+def shown_spec(scheme: AuthScheme) -> str:
+    """The SPEC of ``scheme`` as anyone may see it: the secret part is the placeholder.
+
+    What stays visible is what is not secret: the Basic user (unless the password is empty,
+    when the user-id *is* the key), the API-key header name, the JWT algorithm.
+    """
+    if isinstance(scheme, NoAuth):
+        return "none"
+    if isinstance(scheme, BasicAuth):
+        if not scheme.password:
+            return f"basic:{PLACEHOLDER}:"
+        return f"basic:{scheme.user}:{PLACEHOLDER}"
+    if isinstance(scheme, ApiKeyAuth):
+        return f"api-key:{scheme.header_name}:{PLACEHOLDER}"
+    if isinstance(scheme, JwtAuth):
+        return f"jwt:{scheme.algorithm.lower()}:{PLACEHOLDER}"
+    return f"{scheme.name}:{PLACEHOLDER}"

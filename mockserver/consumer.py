@@ -8,7 +8,8 @@ so each rule below comes from the v1 contract or Record360's compatibility polic
    time (:func:`hmac.compare_digest`), JWTs through PyJWT with the configured algorithm only
    (RFC 8725 §3.1). Failure is ``401`` with ``WWW-Authenticate`` (RFC 9110 §11.6.1) and one
    message that never says what was expected.
-2. **Rate limit** by token bucket; ``429`` carries ``Retry-After`` in whole seconds, at least 1
+2. **Rate limit** by token bucket (the sender's own GCRA, :class:`~mockserver.delivery.pacing.
+   TokenBucket`); ``429`` carries ``Retry-After`` in whole seconds, at least 1
    (RFC 6585 §4, RFC 9110 §10.2.3), so the sender's redelivery is accepted.
 3. ``application/json`` (or ``application/*+json``) else ``415``; a JSON object else ``400``.
 4. **Tolerant reading**: only ``event`` and the resource's ``id`` are read, nothing is validated
@@ -54,12 +55,13 @@ from werkzeug.wrappers import Request, Response
 
 from contracts.schemas import event_of, spec_for
 from mockserver.auth import ApiKeyAuth, AuthScheme, BasicAuth, BearerAuth, JwtAuth, NoAuth
+from mockserver.delivery.pacing import TokenBucket
 from mockserver.errors import UsageError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["Consumer", "ConsumerConfig", "TokenBucket", "create_consumer"]
+__all__ = ["Consumer", "ConsumerConfig", "create_consumer"]
 
 logger = logging.getLogger("mockserver.consumer")
 
@@ -97,27 +99,14 @@ class ConsumerConfig:
             raise UsageError(f"JWT leeway must be zero or more seconds, not {self.leeway_s}")
 
 
-class TokenBucket:
-    """``rate`` tokens a second up to ``burst``; thread-safe, with an injectable clock."""
+class _CallableClock:
+    """A :class:`~mockserver.delivery.clock.Clock` over a ``now()`` function (tests pass one)."""
 
-    def __init__(
-        self, rate: float, burst: int, *, now: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._rate, self._burst, self._now = rate, burst, now
-        self._tokens, self._last = float(burst), now()
-        self._lock = threading.Lock()
+    def __init__(self, now: Callable[[], float]) -> None:
+        self.now = now
 
-    def take(self) -> float:
-        """Take a token and return 0, or return the seconds until one is available."""
-        with self._lock:
-            current = self._now()
-            elapsed = max(0.0, current - self._last)
-            self._tokens = min(self._burst, self._tokens + elapsed * self._rate)
-            self._last = current
-            if self._tokens >= 1 - 1e-9:  # the epsilon absorbs float error at exact refills
-                self._tokens = max(0.0, self._tokens - 1)
-                return 0.0
-            return (1 - self._tokens) / self._rate
+    def sleep(self, seconds: float) -> None:  # the limiter never sleeps
+        raise NotImplementedError
 
 
 def _same(given: str, expected: str) -> bool:
@@ -249,7 +238,7 @@ class Consumer:
         self._authenticate = _Authenticator(config.auth, config.leeway_s)
         self._bucket = None
         if config.rate is not None:
-            self._bucket = TokenBucket(config.rate, config.burst, now=now)
+            self._bucket = TokenBucket(config.rate, _CallableClock(now), burst=config.burst)
         self._lock = threading.Lock()
         self._processed: dict[tuple[str, str], int] = {}
         self._counts: Counter[str] = Counter()
@@ -294,7 +283,7 @@ class Consumer:
     def _receive(self, request: Request) -> Response:
         if not self._authenticate(request.headers):
             raise _Unauthorized(self._authenticate.challenge)
-        wait = self._bucket.take() if self._bucket is not None else 0.0
+        wait = self._bucket.try_take() if self._bucket is not None else 0.0
         if wait:
             raise TooManyRequests("rate limit exceeded", retry_after=max(1, math.ceil(wait)))
         if not _is_json(request.mimetype):

@@ -1,9 +1,9 @@
 """Errors raised by Record360's side of the webhook (auth, delivery, server).
 
-Every error the package raises on purpose derives from one root, so the CLI can turn it into a
-single line and exit code 2 without a traceback::
+They derive from the one root in :mod:`contracts.errors` (the ground floor), so the CLI turns
+any of them into a single line and exit code 2 without a traceback::
 
-    R360Error
+    R360Error (contracts.errors)
     ├── UsageError        a bad flag, SPEC string, URL, file or config value (the user can fix it)
     │   ├── AuthSpecError a bad ``--auth`` SPEC; names the part that is wrong
     │   └── ConfigError   a bad ``serve`` config or subscription; names the file, subscription, key
@@ -15,13 +15,9 @@ Messages are one line, name the offending value (with secrets already redacted) 
 
 from __future__ import annotations
 
+from contracts.errors import R360Error, UsageError
 
-class R360Error(Exception):
-    """Root of the errors this package raises on purpose."""
-
-
-class UsageError(R360Error, ValueError):
-    """Bad input from the user: flag, SPEC string, URL, file or config value."""
+__all__ = ["AuthSpecError", "ConfigError", "DeliveryError", "R360Error", "UsageError"]
 
 
 class AuthSpecError(UsageError):
@@ -43,7 +39,7 @@ class ConfigError(UsageError):
         subscription: str | None = None,
         key: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, option=key)
         self.path = path
         self.subscription = subscription
         self.key = key

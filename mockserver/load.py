@@ -2,10 +2,10 @@
 
 A :class:`LoadRun` drives one consumer at a :class:`LoadPlan` (``rate`` requests started per
 second for ``duration_s``, or with ``ramp`` a linear climb from :data:`RAMP_START_RATE` to
-``rate``), sending seeded valid and evolved bodies (:class:`BodyMix`, from
-:class:`contracts.bulk.BulkGenerator`) through the ordinary :class:`~mockserver.delivery.Sender`
-and its bulk engine (aiohttp on the real network). Retries are off: each request counts once,
-so what a second shows is what the consumer answered to that second's load.
+``rate``), sending seeded valid and evolved bodies (:class:`contracts.bulk.BodyMix`) through
+the ordinary :class:`~mockserver.delivery.Sender` and its bulk engine (aiohttp on the real
+network). Retries are off: each request counts once, so what a second shows is what the
+consumer answered to that second's load.
 
 Measurement: every attempt lands in the second in which it *started* (its ``started_at``, taken
 right before the request goes out), whenever its answer comes; a :class:`Series` keeps per
@@ -14,55 +14,46 @@ second the count sent, the 2xx, the 429s, the other answers by kind (``"500"``, 
 second are exact (nearest rank). From the series a :class:`LoadResult` names the highest rate the
 consumer held without an error (429 aside) and where it started answering 429.
 
-Pacing is :class:`PlanPacer`, the GCRA of :class:`~mockserver.delivery.pacing.TokenBucket` with a burst of
-one and an interval that follows the plan: from a start at ``t`` the next comes when the plan's
-integral has grown by one request, exactly, also on the ramp. A start booked late (the sender was
-busy) is not made up by a burst later. The pacer also ends the input: no start is booked at or
-after ``duration_s``.
+Pacing is :class:`~mockserver.delivery.pacing.PlanPacer` along the plan (:meth:`LoadPlan.
+interval_after`); the run ends the input when the next start would fall at or after
+``duration_s``.
 
-``contracts/cli/load.py`` is the command (``r360-webhooks load``); :func:`save_plot` draws a
-result with matplotlib, imported only when called.
+``contracts/cli/load.py`` is the command (``r360-webhooks load``); :mod:`mockserver.load_plot`
+draws a result with matplotlib.
 """
 
 from __future__ import annotations
 
 import math
-import random
 import threading
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from contracts.bulk import BulkBody, BulkGenerator
+from contracts.bulk import BulkBody
 from mockserver.delivery import Delivery, Engine, Sender
-from mockserver.delivery.clock import Clock
+from mockserver.delivery.pacing import PlanPacer
 from mockserver.delivery.records import Attempt
+from mockserver.delivery.summary import percentile
 from mockserver.errors import UsageError
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
-    "DEFAULT_EVOLVED_SHARE",
     "RAMP_START_RATE",
-    "BodyMix",
     "LoadPlan",
     "LoadResult",
     "LoadRun",
     "Mark",
-    "PlanPacer",
     "SecondStats",
     "Series",
-    "save_plot",
 ]
 
 #: Where a ramp starts (requests per second), or the asked rate when that is lower.
 RAMP_START_RATE = 1.0
 #: Requests in flight at most; a slow consumer needs about rate x latency of them.
 DEFAULT_CONCURRENCY = 64
-#: Share of evolved bodies (one to three catalogue changes) among the valid ones.
-DEFAULT_EVOLVED_SHARE = 0.3
 #: Version of the JSON report (``LoadResult.to_json``); bumped on an incompatible change.
 REPORT_VERSION = 1
 
@@ -125,97 +116,6 @@ class LoadPlan:
         if self.ramp and t < self.duration_s:
             slope = (self.rate - self.start_rate) / self.duration_s
         return 2.0 / (rate + math.sqrt(rate * rate + 2.0 * slope))
-
-
-class PlanPacer:
-    """GCRA pacing along a :class:`LoadPlan` (a :class:`~mockserver.delivery.pacing.Pacer`).
-
-    Time starts at the first booking (:attr:`t0`, on ``clock``); :meth:`next_start` tells when
-    the next booking would start, so the input can end before it reaches the plan's end.
-    """
-
-    def __init__(self, plan: LoadPlan, clock: Clock) -> None:
-        self._plan = plan
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._t0: float | None = None
-        self._tat = 0.0  # seconds after t0 of the next conforming start
-
-    @property
-    def t0(self) -> float | None:
-        """Clock time of the first start, ``None`` before it."""
-        return self._t0
-
-    def begin(self) -> float:
-        """Fix :attr:`t0` now if it is not yet; return it."""
-        with self._lock:
-            return self._begin(self._clock.now())
-
-    def _begin(self, now: float) -> float:
-        if self._t0 is None:
-            self._t0 = now
-        return self._t0
-
-    def next_start(self) -> float:
-        """Seconds after :attr:`t0` at which the next booking would start."""
-        with self._lock:
-            now = self._clock.now()
-            return max(self._tat, now - self._begin(now))
-
-    def reserve(self) -> float:
-        with self._lock:
-            now = self._clock.now()
-            elapsed = now - self._begin(now)
-            start = max(self._tat, elapsed)
-            self._tat = start + self._plan.interval_after(start)
-        return max(0.0, start - elapsed)
-
-    def acquire(self) -> float:
-        wait = self.reserve()
-        if wait > 0:
-            self._clock.sleep(wait)
-        return self._clock.now()
-
-
-class BodyMix:
-    """Seeded valid and evolved bodies, evolved with probability ``evolved_share``; unique IDs.
-
-    Two generators (seeds ``2 * seed`` and ``2 * seed + 1``) feed the mix, so their ID prefixes
-    differ and no ID repeats within a mix; mixes whose seeds differ by less than 4,500 never
-    share an ID either (``mockserver.locust`` gives worker ``i`` the seed ``seed + i``).
-    """
-
-    def __init__(self, *, seed: int, evolved_share: float, templates: int = 64) -> None:
-        if not 0.0 <= evolved_share <= 1.0:  # also refuses NaN
-            raise UsageError(
-                f"evolved share {evolved_share:g} must be between 0 and 1 (0.3: 30 % evolved)"
-            )
-        self.seed = seed
-        self.evolved_share = evolved_share
-        self._rng = random.Random(seed)
-        self._valid = None
-        if evolved_share < 1.0:
-            self._valid = BulkGenerator(seed=2 * seed, templates=templates)
-        self._evolved = None
-        if evolved_share > 0.0:
-            self._evolved = BulkGenerator(seed=2 * seed + 1, evolved=True, templates=templates)
-
-    def __iter__(self) -> Iterator[BulkBody]:
-        return self
-
-    def __next__(self) -> BulkBody:
-        if self._valid is None or (
-            self._evolved is not None and self._rng.random() < self.evolved_share
-        ):
-            assert self._evolved is not None
-            return next(self._evolved)
-        return next(self._valid)
-
-
-def _percentile(ordered: list[float], fraction: float) -> float | None:
-    if not ordered:
-        return None
-    return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]  # nearest rank
 
 
 def classify(attempt: Attempt) -> str:
@@ -334,9 +234,9 @@ class Series:
             ok=ok,
             throttled=throttled,
             errors=dict(sorted(errors.items())),
-            latency_p50_s=_percentile(durations, 0.50),
-            latency_p95_s=_percentile(durations, 0.95),
-            latency_p99_s=_percentile(durations, 0.99),
+            latency_p50_s=percentile(durations, 0.50),
+            latency_p95_s=percentile(durations, 0.95),
+            latency_p99_s=percentile(durations, 0.99),
         )
 
     def seconds(self, upto: int | None = None) -> list[SecondStats]:
@@ -546,89 +446,3 @@ class LoadRun:
             interrupted=interrupted,
             _series=self.series,
         )
-
-
-def save_plot(result: LoadResult, path: str | Path) -> None:
-    """Draw requests/s (asked, sent, 2xx, 429) and p95 latency over time into a PNG.
-
-    Uses matplotlib's Agg canvas on a private figure (no pyplot, no global backend switch);
-    matplotlib is imported here only, so a run without ``--plot`` never loads it.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-
-    seconds = result.seconds
-    x = [s.start_s + s.width_s / 2 for s in seconds]
-    style: dict[str, Any] = {"marker": "o", "markersize": 3.5} if len(seconds) <= 40 else {}
-    figure = Figure(figsize=(10, 5.2), dpi=110, layout="constrained")
-    FigureCanvasAgg(figure)
-    rates = figure.add_subplot()
-    rates.plot(
-        x, [s.asked_rate for s in seconds], "--", color="0.35", lw=1.1, label="asked/s", zorder=4
-    )
-    rates.plot(x, [s.rate for s in seconds], color="tab:blue", lw=1.8, label="sent/s", **style)
-    rates.plot(
-        x, [s.ok / s.width_s if s.width_s else 0 for s in seconds],
-        color="tab:green", lw=1.8, label="2xx/s", **style,
-    )  # fmt: skip
-    rates.bar(
-        x, [s.throttled / s.width_s if s.width_s else 0 for s in seconds],
-        width=[0.8 * s.width_s for s in seconds], color="tab:orange", alpha=0.35,
-        label="429/s",
-    )  # fmt: skip
-    failed = [(xi, s.error_count / s.width_s) for xi, s in zip(x, seconds, strict=True) if s.errors]
-    if failed:
-        rates.scatter(
-            [p[0] for p in failed], [p[1] for p in failed],
-            marker="x", color="tab:red", s=40, zorder=5, label="errors/s",
-        )  # fmt: skip
-    rates.set_xlabel("seconds since the first request")
-    rates.set_ylabel("requests per second")
-    rates.set_xlim(0, max(result.plan.duration_s, 1.0))
-    rates.grid(True, alpha=0.3)
-
-    latency = rates.twinx()
-    p95 = [
-        (xi, 1000 * s.latency_p95_s)
-        for xi, s in zip(x, seconds, strict=True)
-        if s.latency_p95_s is not None
-    ]
-    latency.plot(
-        [p[0] for p in p95], [p[1] for p in p95],
-        color="tab:purple", lw=1.4, ls="-.", label="p95 latency (ms)", **style,
-    )  # fmt: skip
-    latency.set_ylabel("p95 latency (ms)", color="tab:purple")
-    latency.tick_params(axis="y", colors="tab:purple")
-    # Headroom above the latency line keeps it clear of the 429 note and the rate lines' peak.
-    latency.set_ylim(0, max([p[1] for p in p95] + [1.0]) * 1.45)
-
-    first = result.first_429
-    if first is not None:
-        at = seconds[first.second].start_s
-        rates.axvline(at, color="tab:orange", lw=1.2, ls=":")
-        rates.annotate(
-            f"first 429 at {first.rate:.0f}/s",
-            xy=(at, 0.97), xycoords=("data", "axes fraction"),
-            xytext=(4, 0), textcoords="offset points", ha="left", va="top",
-            color="tab:orange", fontsize=9,
-            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none"},
-        )  # fmt: skip
-
-    handles = [
-        *rates.get_legend_handles_labels()[0],
-        *latency.get_legend_handles_labels()[0],
-    ]
-    if first is not None:
-        handles.append(Line2D([], [], color="tab:orange", lw=1.2, ls=":", label="first 429"))
-    figure.legend(
-        handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8.5,
-        frameon=False,
-    )  # fmt: skip
-    top = max([s.rate for s in seconds] + [s.asked_rate for s in seconds] + [1.0])
-    rates.set_ylim(0, top * 1.12)
-    plan = result.plan
-    shape = f"ramp {plan.start_rate:g} to {plan.rate:g}/s" if plan.ramp else f"{plan.rate:g}/s"
-    url = result.url if len(result.url) <= 60 else result.url[:57] + "..."
-    rates.set_title(f"r360-webhooks load: {shape} for {plan.duration_s:g} s to {url}", fontsize=10)
-    figure.savefig(Path(path), format="png")

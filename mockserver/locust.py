@@ -33,7 +33,7 @@ the name ``webhook [429 throttled]``, so it has its own row (count, rate, latenc
 statistics and CSV, and the failure count stays a count of real failures. Anything else is a
 failure with a message: another status (a 3xx is not followed), a refused connection, a timeout.
 Like the mock sender, a user sends ``application/json`` bodies from
-:class:`~mockserver.load.BodyMix` (seeded valid and evolved bodies, unique IDs), keeps no
+:class:`~contracts.bulk.BodyMix` (seeded valid and evolved bodies, unique IDs), keeps no
 cookies, never retries, and waits at most 5 s to connect and 10 s for an answer.
 
 Importing Locust monkey-patches the whole process with gevent. So nothing in ``contracts`` or
@@ -52,18 +52,17 @@ import ssl
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from locust import FastHttpUser, constant_throughput, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner
 
+from contracts.bulk import DEFAULT_EVOLVED_SHARE, BodyMix
 from mockserver.auth import AuthScheme
-from mockserver.auth_spec import parse_auth_spec, parse_header
-from mockserver.delivery.sender import USER_AGENT
+from mockserver.delivery.headers import default_headers, merge_headers
 from mockserver.errors import UsageError
-from mockserver.load import DEFAULT_EVOLVED_SHARE, BodyMix
+from mockserver.settings import LOCUST, DeliverySettings, delivery_settings
 
 __all__ = ["NAME", "THROTTLED_NAME", "LocustSettings", "Record360User", "settings_from_env"]
 
@@ -79,13 +78,27 @@ logger = logging.getLogger("mockserver.locust")
 class LocustSettings:
     """What the environment variables configure (see the module's documentation)."""
 
-    auth: AuthScheme | None
-    headers: dict[str, str]
+    #: Credentials, headers, TLS and the redactor, from the one settings factory.
+    delivery: DeliverySettings
     evolved_share: float
     seed: int | None
-    ca_bundle: str | None
-    insecure: bool
     user_rate: float | None
+
+    @property
+    def auth(self) -> AuthScheme | None:
+        return self.delivery.auth
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self.delivery.headers
+
+    @property
+    def ca_bundle(self) -> str | None:
+        return self.delivery.ca_bundle
+
+    @property
+    def insecure(self) -> bool:
+        return self.delivery.insecure
 
 
 def _float(environ: Mapping[str, str], name: str) -> float | None:
@@ -99,15 +112,22 @@ def _float(environ: Mapping[str, str], name: str) -> float | None:
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> LocustSettings:
-    """Read the ``R360_*`` variables; a bad one raises a one-line :class:`UsageError`."""
+    """Read the ``R360_*`` variables through the settings factory; a bad one raises a one-line
+    :class:`UsageError` naming the variable."""
     env = os.environ if environ is None else environ
     spec = env.get("R360_AUTH", "").strip()
-    auth = parse_auth_spec(spec, environ=env, option="R360_AUTH") if spec else None
-    headers = dict(
-        parse_header(line.strip(), environ=env, option="R360_HEADERS")
-        for line in env.get("R360_HEADERS", "").splitlines()
-        if line.strip()
-    )
+    ca_bundle = env.get("R360_CA_BUNDLE", "").strip() or None
+    delivery = delivery_settings(
+        None,
+        auth=spec or None,
+        jwt_claims=[line.strip() for line in env.get("R360_JWT_CLAIMS", "").splitlines()
+                    if line.strip()],
+        headers=[line.strip() for line in env.get("R360_HEADERS", "").splitlines() if line.strip()],
+        ca_bundle=ca_bundle,
+        insecure=env.get("R360_INSECURE", "").strip().lower() in _TRUE,
+        environ=env,
+        names=LOCUST,
+    )  # fmt: skip
     share = _float(env, "R360_EVOLVED_SHARE")
     if share is None:
         share = DEFAULT_EVOLVED_SHARE
@@ -118,16 +138,10 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> LocustSetting
         seed = int(seed_text) if seed_text else None
     except ValueError:
         raise UsageError(f"R360_SEED={seed_text!r} is not an integer") from None
-    ca_bundle = env.get("R360_CA_BUNDLE", "").strip() or None
-    insecure = env.get("R360_INSECURE", "").strip().lower() in _TRUE
-    if ca_bundle is not None and insecure:
-        raise UsageError("R360_CA_BUNDLE and R360_INSECURE contradict each other; pick one")
-    if ca_bundle is not None and not Path(ca_bundle).is_file():
-        raise UsageError(f"R360_CA_BUNDLE {ca_bundle!r} is not a file")
     rate = _float(env, "R360_USER_RATE")
     if rate is not None and not (math.isfinite(rate) and rate > 0):
         raise UsageError(f"R360_USER_RATE={rate:g} must be more than 0 requests per second")
-    return LocustSettings(auth, headers, share, seed, ca_bundle, insecure, rate)
+    return LocustSettings(delivery, share, seed, rate)
 
 
 class _State:
@@ -153,8 +167,8 @@ def _configure(environment: Environment, **_kwargs: Any) -> None:
     except UsageError as exc:
         print(f"r360-webhooks locust: error: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)
-    if settings.insecure:
-        logger.warning("R360_INSECURE: certificates are not verified")
+    if settings.delivery.insecure_warning:
+        logger.warning("R360_INSECURE: %s", settings.delivery.insecure_warning)
     if settings.user_rate is not None:
         Record360User.wait_time = constant_throughput(settings.user_rate)
 
@@ -169,14 +183,6 @@ def _bodies(environment: Environment) -> BodyMix:
         _State.bodies = BodyMix(seed=base + index, evolved_share=settings.evolved_share)
         logger.info("r360 bodies: seed %d (R360_SEED %s + worker %d)", base + index, base, index)
     return _State.bodies
-
-
-def _merge(headers: dict[str, str], extra: Mapping[str, str]) -> None:
-    """``headers.update(extra)`` with case-insensitive names, so an override replaces."""
-    for name, value in extra.items():
-        for existing in [k for k in headers if k.lower() == name.lower()]:
-            del headers[existing]
-        headers[name] = value
 
 
 def _ssl_factory(ca_bundle: str) -> Callable[[], ssl.SSLContext]:
@@ -196,25 +202,24 @@ class Record360User(FastHttpUser):
 
     def __init__(self, environment: Environment) -> None:
         settings = _settings()
+        delivery = settings.delivery
+        if self.host:  # user info in --host becomes credentials the redactor knows
+            delivery = delivery.for_url(self.host)
+            self.host = delivery.url
         self.insecure = settings.insecure
         if settings.ca_bundle is not None:
             self.ssl_context_factory = _ssl_factory(settings.ca_bundle)
         super().__init__(environment)
         self.client.client.cookiejar = None  # stateless, as Record360's sender is
-        self._auth = settings.auth
-        self._headers = {
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            "Accept-Encoding": "identity",
-        }
-        _merge(self._headers, settings.headers)
+        self._auth = delivery.auth
+        self._headers = merge_headers(default_headers(), delivery.headers)
 
     @task
     def post_webhook(self) -> None:
         body = next(_bodies(self.environment))
         headers = dict(self._headers)
         if self._auth is not None:
-            _merge(headers, self._auth.headers())  # minted per request (a JWT expires)
+            merge_headers(headers, self._auth.headers())  # minted per request (a JWT expires)
         with self.client.post(
             "",
             data=body.body,  # type: ignore[arg-type]  # bytes are sent as they are; the hint is narrow

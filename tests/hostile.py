@@ -514,46 +514,7 @@ class Hostile:
             self.faults[fault] += 1
         rng = self._rng(key, number)
         rng.random()  # the draw of the fault itself
-        if fault in ("ok", "slow"):
-            if fault == "slow":
-                self._pause(rng.uniform(*self._slow))
-            return self._accept(conn, arrival, rng.choice(OK_STATUSES))
-        if fault in ("500", "503", "400", "429"):
-            return self._respond(conn, arrival, int(fault))
-        if fault == "429-ra":
-            arrival.retry_after = rng.choice((0, 1))
-            return self._respond(conn, arrival, 429, {"Retry-After": str(arrival.retry_after)})
-        if fault == "reset":
-            self._reset(conn)
-            return False
-        if fault == "close":
-            return False
-        if fault in ("timeout", "never"):
-            self._hold(conn)
-            return False
-        if fault == "late-ok":
-            self._take(arrival, "ambiguous")
-            if not self._hold(conn):  # the sender is still waiting: it will get the answer
-                self._accept(conn, arrival, 200)
-            return False
-        if fault == "ok-then-reset":
-            self._take(arrival, "ambiguous")
-            self._reset(conn)
-            return False
-        if fault == "half-status":
-            self._take(arrival, "ambiguous")
-            self._send(conn, b"HTTP/1.1 20")
-            return False
-        if fault == "half-body":
-            self._take(arrival, "accepted")
-            head = self._head(200, {"Content-Type": "application/json", "Content-Length": "100"})
-            if self._send(conn, head):
-                arrival.status = 200
-            else:
-                self._take(arrival, "ambiguous")
-            self._send(conn, b'{"status": "half a bo')
-            return False
-        return self._fixed_fault(conn, arrival, request, rng)
+        return FAULT_HANDLERS[fault](self, Answer(conn, arrival, request, rng))
 
     def _accept(self, conn: socket.socket, arrival: Arrival, status: int) -> bool:
         """Take the event and answer 2xx; ``ambiguous`` when the answer cannot reach the sender."""
@@ -563,70 +524,6 @@ class Hostile:
             self._take(arrival, "ambiguous")
             return False
         return True
-
-    def _fixed_fault(
-        self, conn: socket.socket, arrival: Arrival, request: _Request, rng: random.Random
-    ) -> bool:
-        fault = arrival.fault
-        if fault == "garbage":
-            self._send(conn, b"\x16\x03\x01\x00\xa5 SSH-2.0-not-http \xff\xfe\x00\r\n\r\n")
-            return False
-        if fault == "garbage-stream":
-            arrival.sent_bytes = self._stream(conn, b"NOT-HTTP " * (CHUNK // 9), self._huge)
-            return False
-        if fault == "garbage-echo":
-            secret = request.headers.get("authorization", "").encode("latin-1")
-            self._send(conn, b"Z" * 400 + secret + b"Z" * 4000)
-            return False
-        if fault == "redirect-loop":
-            location = f"http://{LOOPBACK}:{self.port}{request.target}"
-            return self._respond(conn, arrival, 302, {"Location": location})
-        if fault == "huge-body":
-            self._take(arrival, "accepted")
-            head = self._head(
-                200, {"Content-Type": "text/plain", "Content-Length": str(self._huge)}
-            )
-            if self._send(conn, head):
-                arrival.status = 200
-                arrival.sent_bytes = self._stream(conn, b"x" * CHUNK, self._huge)
-            return False
-        if fault == "huge-chunked":
-            self._take(arrival, "accepted")
-            head = self._head(200, {"Content-Type": "text/plain", "Transfer-Encoding": "chunked"})
-            if self._send(conn, head):
-                arrival.status = 200
-                chunk = f"{CHUNK:x}\r\n".encode() + b"y" * CHUNK + b"\r\n"
-                arrival.sent_bytes = self._stream(conn, chunk, self._huge)
-            return False
-        if fault == "gzip-bomb":
-            self._take(arrival, "accepted")
-            bomb = self._bomb()
-            headers = {
-                "Content-Type": "text/plain",
-                "Content-Encoding": "gzip",
-                "Content-Length": str(len(bomb)),
-            }
-            if self._send(conn, self._head(200, headers)):
-                arrival.status = 200
-                arrival.sent_bytes = self._stream_bytes(conn, bomb)
-            return False
-        if fault == "upgrade":
-            head = {"Upgrade": "websocket", "Connection": "Upgrade"}
-            if self._send(conn, self._head(101, head)):
-                arrival.status = 101
-            self._hold(conn)
-            return False
-        if fault == "trickle":
-            head = self._head(200, {"Content-Type": "text/plain", "X-Pad": "z" * 4096})
-            deadline = time.monotonic() + self._hold_cap
-            for byte in head:
-                if self._stop.is_set() or time.monotonic() > deadline:
-                    break
-                if not self._send(conn, bytes([byte])):
-                    break
-                self._pause(self._drip)
-            return False
-        raise AssertionError(f"fault {fault!r} has no behaviour")
 
     def _bomb(self) -> bytes:
         """``huge_bytes`` of zeros, gzipped (about a thousandth of the size); made once."""
@@ -655,6 +552,201 @@ class Hostile:
                 break
             sent += len(chunk)
         return sent
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a fault's handler answers: the connection, the arrival, the request, its randomness."""
+
+    conn: socket.socket
+    arrival: Arrival
+    request: _Request
+    rng: random.Random
+
+
+#: One handler per fault, registered once with :func:`fault` (like the verifier's checks); it
+#: answers on the connection and returns ``True`` to keep the connection for another request.
+Handler = Callable[[Hostile, Answer], bool]
+FAULT_HANDLERS: dict[str, Handler] = {}
+
+
+def fault(*names: str) -> Callable[[Handler], Handler]:
+    """Register a handler for ``names``; a name registered twice is refused, naming both."""
+
+    def register(handler: Handler) -> Handler:
+        for name in names:
+            if name in FAULT_HANDLERS:
+                raise ValueError(
+                    f"fault {name!r} is handled by {FAULT_HANDLERS[name].__name__} already; "
+                    f"rename the one of {handler.__name__}"
+                )
+            FAULT_HANDLERS[name] = handler
+        return handler
+
+    return register
+
+
+@fault("ok")
+def _ok(h: Hostile, a: Answer) -> bool:
+    return h._accept(a.conn, a.arrival, a.rng.choice(OK_STATUSES))
+
+
+@fault("slow")
+def _slow(h: Hostile, a: Answer) -> bool:
+    h._pause(a.rng.uniform(*h._slow))
+    return h._accept(a.conn, a.arrival, a.rng.choice(OK_STATUSES))
+
+
+@fault("500", "503", "400", "429")
+def _status(h: Hostile, a: Answer) -> bool:
+    return h._respond(a.conn, a.arrival, int(a.arrival.fault))
+
+
+@fault("429-ra")
+def _throttled_with_retry_after(h: Hostile, a: Answer) -> bool:
+    a.arrival.retry_after = a.rng.choice((0, 1))
+    return h._respond(a.conn, a.arrival, 429, {"Retry-After": str(a.arrival.retry_after)})
+
+
+@fault("reset")
+def _reset(h: Hostile, a: Answer) -> bool:
+    h._reset(a.conn)
+    return False
+
+
+@fault("close")
+def _close(h: Hostile, a: Answer) -> bool:
+    return False
+
+
+@fault("timeout", "never")
+def _never_answer(h: Hostile, a: Answer) -> bool:
+    h._hold(a.conn)
+    return False
+
+
+@fault("late-ok")
+def _late_ok(h: Hostile, a: Answer) -> bool:
+    h._take(a.arrival, "ambiguous")
+    if not h._hold(a.conn):  # the sender is still waiting: it will get the answer
+        h._accept(a.conn, a.arrival, 200)
+    return False
+
+
+@fault("ok-then-reset")
+def _ok_then_reset(h: Hostile, a: Answer) -> bool:
+    h._take(a.arrival, "ambiguous")
+    h._reset(a.conn)
+    return False
+
+
+@fault("half-status")
+def _half_status(h: Hostile, a: Answer) -> bool:
+    h._take(a.arrival, "ambiguous")
+    h._send(a.conn, b"HTTP/1.1 20")
+    return False
+
+
+@fault("half-body")
+def _half_body(h: Hostile, a: Answer) -> bool:
+    h._take(a.arrival, "accepted")
+    head = h._head(200, {"Content-Type": "application/json", "Content-Length": "100"})
+    if h._send(a.conn, head):
+        a.arrival.status = 200
+    else:
+        h._take(a.arrival, "ambiguous")
+    h._send(a.conn, b'{"status": "half a bo')
+    return False
+
+
+@fault("garbage")
+def _garbage(h: Hostile, a: Answer) -> bool:
+    h._send(a.conn, b"\x16\x03\x01\x00\xa5 SSH-2.0-not-http \xff\xfe\x00\r\n\r\n")
+    return False
+
+
+@fault("garbage-stream")
+def _garbage_stream(h: Hostile, a: Answer) -> bool:
+    a.arrival.sent_bytes = h._stream(a.conn, b"NOT-HTTP " * (CHUNK // 9), h._huge)
+    return False
+
+
+@fault("garbage-echo")
+def _garbage_echo(h: Hostile, a: Answer) -> bool:
+    secret = a.request.headers.get("authorization", "").encode("latin-1")
+    h._send(a.conn, b"Z" * 400 + secret + b"Z" * 4000)
+    return False
+
+
+@fault("redirect-loop")
+def _redirect_loop(h: Hostile, a: Answer) -> bool:
+    location = f"http://{LOOPBACK}:{h.port}{a.request.target}"
+    return h._respond(a.conn, a.arrival, 302, {"Location": location})
+
+
+@fault("huge-body")
+def _huge_body(h: Hostile, a: Answer) -> bool:
+    h._take(a.arrival, "accepted")
+    head = h._head(200, {"Content-Type": "text/plain", "Content-Length": str(h._huge)})
+    if h._send(a.conn, head):
+        a.arrival.status = 200
+        a.arrival.sent_bytes = h._stream(a.conn, b"x" * CHUNK, h._huge)
+    return False
+
+
+@fault("huge-chunked")
+def _huge_chunked(h: Hostile, a: Answer) -> bool:
+    h._take(a.arrival, "accepted")
+    head = h._head(200, {"Content-Type": "text/plain", "Transfer-Encoding": "chunked"})
+    if h._send(a.conn, head):
+        a.arrival.status = 200
+        chunk = f"{CHUNK:x}\r\n".encode() + b"y" * CHUNK + b"\r\n"
+        a.arrival.sent_bytes = h._stream(a.conn, chunk, h._huge)
+    return False
+
+
+@fault("gzip-bomb")
+def _gzip_bomb(h: Hostile, a: Answer) -> bool:
+    h._take(a.arrival, "accepted")
+    bomb = h._bomb()
+    headers = {
+        "Content-Type": "text/plain",
+        "Content-Encoding": "gzip",
+        "Content-Length": str(len(bomb)),
+    }
+    if h._send(a.conn, h._head(200, headers)):
+        a.arrival.status = 200
+        a.arrival.sent_bytes = h._stream_bytes(a.conn, bomb)
+    return False
+
+
+@fault("upgrade")
+def _upgrade(h: Hostile, a: Answer) -> bool:
+    if h._send(a.conn, h._head(101, {"Upgrade": "websocket", "Connection": "Upgrade"})):
+        a.arrival.status = 101
+    h._hold(a.conn)
+    return False
+
+
+@fault("trickle")
+def _trickle(h: Hostile, a: Answer) -> bool:
+    head = h._head(200, {"Content-Type": "text/plain", "X-Pad": "z" * 4096})
+    deadline = time.monotonic() + h._hold_cap
+    for byte in head:
+        if h._stop.is_set() or time.monotonic() > deadline:
+            break
+        if not h._send(a.conn, bytes([byte])):
+            break
+        h._pause(h._drip)
+    return False
+
+
+# Checked at import, like the checks' registry: every fault named above has exactly one handler.
+if set(FAULT_HANDLERS) != FAULTS:
+    raise AssertionError(
+        f"faults without a handler: {sorted(FAULTS - set(FAULT_HANDLERS))}; "
+        f"handlers of unknown faults: {sorted(set(FAULT_HANDLERS) - FAULTS)}"
+    )
 
 
 class ShortTimeouts(httpx.HTTPTransport):

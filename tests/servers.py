@@ -11,6 +11,16 @@ Usage::
 
 from __future__ import annotations
 
+import socket
+
 from mockserver.serving import LOOPBACK, RunningServer, WSGIApp, serve_wsgi
 
-__all__ = ["LOOPBACK", "RunningServer", "WSGIApp", "serve_wsgi"]
+__all__ = ["LOOPBACK", "RunningServer", "WSGIApp", "free_port", "serve_wsgi"]
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now (bound, read back and released)."""
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        port: int = sock.getsockname()[1]
+    return port

@@ -355,8 +355,8 @@ def test_parse_header_value_from_file(files: dict[str, Path]) -> None:
 @pytest.mark.parametrize(
     ("text", "environ", "expected"),
     [
-        ("X-Key-Id", {}, "--header 'X-Key-Id' has no ':'; use NAME:VALUE"),
-        (f"X-Key={SECRET}", {}, "--header has no ':'; use NAME:VALUE"),
+        ("X-Key-Id", {}, "--header has no ':' between name and value; use NAME:VALUE"),
+        (f"X-Key={SECRET}", {}, "--header has no ':' between name and value; use NAME:VALUE"),
         (f"Bad Name:{SECRET}", {}, "--header name 'Bad Name' is not a valid HTTP header name"),
         (f":{SECRET}", {}, "--header name '' is not a valid HTTP header name"),
         ("X-Key-Id:", {}, "--header X-Key-Id has an empty value"),

@@ -49,11 +49,6 @@ class Recorder:
 
 
 @pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
 def ca_pem(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ca") / "ca.pem"
     ca.cert_pem.write_to_path(str(path))
@@ -159,13 +154,8 @@ def test_dead_letters_exit_1_and_say_why_without_leaking_the_secret(
 
 
 def test_refused_connection_and_unknown_ca_are_delivery_failures(
-    ca: trustme.CA, capsys: pytest.CaptureFixture[str]
+    ca: trustme.CA, port: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     assert main(["send", f"http://127.0.0.1:{port}/hook", "--retry", "none"]) == 1
     assert "connect:" in capsys.readouterr().out
     with _https(Recorder(), ca) as server:  # no --ca-bundle: the private CA is unknown
@@ -215,7 +205,7 @@ def test_payload_file_is_sent_as_is_and_cycled(
         (["--retry", "forever"], "unknown retry policy 'forever'"),
         (["--payload", "/no/such.json"], "/no/such.json: no such file; check the path"),
         (["--event", "nope"], "unknown event 'nope'"),
-        (["--header", "NoColon"], "--header 'NoColon' has no ':'; use NAME:VALUE"),
+        (["--header", "NoColon"], "--header has no ':' between name and value; use NAME:VALUE"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(

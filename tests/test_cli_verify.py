@@ -71,7 +71,7 @@ def test_wrong_credentials_fail_accepts_valid_with_exit_1(
             ["http://127.0.0.1:9/h", "--checks", "accepts-valid,nope"],
             "unknown check(s) 'nope'; known: tls, ",
         ),
-        (["ftp://127.0.0.1/h"], "target 'ftp://127.0.0.1/h' is not an http(s) URL"),
+        (["ftp://127.0.0.1/h"], "URL 'ftp://127.0.0.1/h' is not an absolute http(s) URL"),
         (["http://127.0.0.1:9/h", "--examples", "0"], "--examples 0 must be at least 1"),
         (
             ["http://127.0.0.1:9/h", "--latency-bound", "0"],

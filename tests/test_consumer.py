@@ -26,13 +26,8 @@ from werkzeug.test import Client, TestResponse
 from contracts import schemas, strategies
 from mockserver.auth import AuthScheme, BasicAuth, BearerAuth, JwtAuth, NoAuth
 from mockserver.auth_spec import parse_auth_spec
-from mockserver.consumer import (
-    MAX_BODY_BYTES,
-    Consumer,
-    ConsumerConfig,
-    TokenBucket,
-    create_consumer,
-)
+from mockserver.consumer import MAX_BODY_BYTES, Consumer, ConsumerConfig, create_consumer
+from mockserver.delivery.pacing import TokenBucket
 from mockserver.errors import UsageError
 from mockserver.serving import serve_consumer
 
@@ -48,6 +43,17 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.t
+
+
+def clock_of(now: FakeClock) -> Any:
+    class Clock:  # the Clock protocol over the callable, as the consumer builds it
+        def now(self) -> float:
+            return now()
+
+        def sleep(self, seconds: float) -> None:
+            raise AssertionError("a limiter never sleeps")
+
+    return Clock()
 
 
 def _pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
@@ -268,10 +274,10 @@ def test_auth_is_checked_before_the_rate_limit() -> None:
 
 def test_the_bucket_refills_up_to_burst_only() -> None:
     clock = FakeClock()
-    bucket = TokenBucket(rate=2, burst=2, now=clock)
-    assert [bucket.take() for _ in range(3)] == [0.0, 0.0, 0.5]
+    bucket = TokenBucket(2, clock_of(clock), burst=2)
+    assert [bucket.try_take() for _ in range(3)] == [0.0, 0.0, 0.5]
     clock.t += 3600
-    assert [bucket.take() for _ in range(3)] == [0.0, 0.0, 0.5]
+    assert [bucket.try_take() for _ in range(3)] == [0.0, 0.0, 0.5]
 
 
 def test_unlimited_when_no_rate() -> None:

@@ -34,7 +34,7 @@ TWO_RETRIES = RetryPolicy("test", (5.0, 30.0), jitter=0.0)
 Answer = int | httpx.Response | Callable[[httpx.Request], httpx.Response]
 
 
-class Consumer:
+class Script:
     """A scripted consumer: answers in order (the last one repeats) and records requests."""
 
     def __init__(self, *answers: Answer) -> None:
@@ -68,7 +68,7 @@ def clock() -> FakeClock:
 def make_sender(clock: FakeClock) -> Iterator[Callable[..., Sender]]:
     senders: list[Sender] = []
 
-    def make(consumer: Consumer, **options: Any) -> Sender:
+    def make(consumer: Script, **options: Any) -> Sender:
         options.setdefault("retry", TWO_RETRIES)
         options.setdefault("clock", clock)
         options.setdefault("rng", random.Random(1234))
@@ -94,7 +94,7 @@ def offsets(delivery: Delivery) -> list[float]:
 def test_any_2xx_is_delivered_in_one_attempt(
     make_sender: Callable[..., Sender], status: int
 ) -> None:
-    consumer = Consumer(status)
+    consumer = Script(status)
     delivery = make_sender(consumer).deliver(PAYLOAD, event="transaction.create")
 
     assert delivery.status == "delivered"
@@ -111,7 +111,7 @@ def test_any_2xx_is_delivered_in_one_attempt(
 def test_request_is_a_json_post_with_configured_and_default_headers(
     make_sender: Callable[..., Sender],
 ) -> None:
-    consumer = Consumer(200)
+    consumer = Script(200)
     sender = make_sender(consumer, headers={"X-Tenant": "acme"})
     sender.deliver(PAYLOAD, event="transaction.create")
 
@@ -129,7 +129,7 @@ def test_request_is_a_json_post_with_configured_and_default_headers(
 def test_per_attempt_timeouts_default_to_5s_connect_and_10s_read(
     make_sender: Callable[..., Sender],
 ) -> None:
-    consumer = Consumer(200)
+    consumer = Script(200)
     make_sender(consumer).deliver(PAYLOAD, event="e")
     make_sender(consumer, connect_timeout=1, read_timeout=3).deliver(PAYLOAD, event="e")
 
@@ -157,7 +157,7 @@ def test_retryable_failures_are_retried_on_schedule(
     make_sender: Callable[..., Sender], clock: FakeClock, case: str
 ) -> None:
     failure, outcome = RETRYABLE[case]
-    consumer = Consumer(failure, failure, 200)
+    consumer = Script(failure, failure, 200)
     delivery = make_sender(consumer).deliver(PAYLOAD, event="e")
 
     assert delivery.status == "delivered"
@@ -169,7 +169,7 @@ def test_retryable_failures_are_retried_on_schedule(
 
 
 def test_error_messages_name_the_failure(make_sender: Callable[..., Sender]) -> None:
-    consumer = Consumer(
+    consumer = Script(
         fail(httpx.ConnectError, "[Errno 111] Connection refused"),
         fail(httpx.ReadTimeout, "The read operation timed out"),
         fail(httpx.ConnectTimeout, ""),
@@ -190,7 +190,7 @@ def test_an_exception_from_an_in_process_app_is_recorded_and_retried(
     def crash(request: httpx.Request) -> httpx.Response:
         raise ValueError("app bug")
 
-    delivery = make_sender(Consumer(crash, 200)).deliver(PAYLOAD, event="e")
+    delivery = make_sender(Script(crash, 200)).deliver(PAYLOAD, event="e")
 
     assert delivery.status == "delivered"
     first = delivery.attempts[0]
@@ -200,7 +200,7 @@ def test_an_exception_from_an_in_process_app_is_recorded_and_retried(
 def test_exhausted_retries_are_dead_lettered_with_every_attempt(
     make_sender: Callable[..., Sender],
 ) -> None:
-    consumer = Consumer(503)
+    consumer = Script(503)
     delivery = make_sender(consumer).deliver(PAYLOAD, event="e")
 
     assert delivery.status == "dead-lettered"
@@ -212,7 +212,7 @@ def test_exhausted_retries_are_dead_lettered_with_every_attempt(
 
 def test_standard_preset_makes_10_attempts_over_75h35m(make_sender: Callable[..., Sender]) -> None:
     policy = dataclasses.replace(PRESETS["standard"], jitter=0.0)
-    delivery = make_sender(Consumer(500), retry=policy).deliver(PAYLOAD, event="e")
+    delivery = make_sender(Script(500), retry=policy).deliver(PAYLOAD, event="e")
 
     minute, hour = 60, 3600
     expected = [0, 5, 5 * minute, 30 * minute, 2 * hour, 5 * hour, 10 * hour, 14 * hour]
@@ -226,7 +226,7 @@ def test_standard_preset_makes_10_attempts_over_75h35m(make_sender: Callable[...
 
 def test_svix_preset_makes_8_attempts_over_27h35m(make_sender: Callable[..., Sender]) -> None:
     policy = dataclasses.replace(PRESETS["svix"], jitter=0.0)
-    delivery = make_sender(Consumer(500), retry=policy).deliver(PAYLOAD, event="e")
+    delivery = make_sender(Script(500), retry=policy).deliver(PAYLOAD, event="e")
 
     assert len(delivery.attempts) == 8
     assert offsets(delivery)[-1] == 27 * 3600 + 35 * 60 + 5
@@ -236,8 +236,8 @@ def test_jitter_stretches_delays_within_bounds_and_is_seeded(
     make_sender: Callable[..., Sender],
 ) -> None:
     policy = RetryPolicy("jittery", (100.0,) * 20, jitter=0.1)
-    first = make_sender(Consumer(500), retry=policy, clock=FakeClock(), rng=random.Random(7))
-    second = make_sender(Consumer(500), retry=policy, clock=FakeClock(), rng=random.Random(7))
+    first = make_sender(Script(500), retry=policy, clock=FakeClock(), rng=random.Random(7))
+    second = make_sender(Script(500), retry=policy, clock=FakeClock(), rng=random.Random(7))
 
     delays = [a.delay_s for a in first.deliver(PAYLOAD, event="e").attempts[:-1]]
     again = [a.delay_s for a in second.deliver(PAYLOAD, event="e").attempts[:-1]]
@@ -249,7 +249,7 @@ def test_jitter_stretches_delays_within_bounds_and_is_seeded(
 def test_none_preset_makes_a_single_attempt(
     make_sender: Callable[..., Sender], clock: FakeClock
 ) -> None:
-    delivery = make_sender(Consumer(500), retry="none").deliver(PAYLOAD, event="e")
+    delivery = make_sender(Script(500), retry="none").deliver(PAYLOAD, event="e")
 
     assert len(delivery.attempts) == 1
     assert delivery.status == "dead-lettered"
@@ -280,7 +280,7 @@ def answer(status: int, retry_after: str) -> httpx.Response:
 def test_retry_after_delta_seconds_lengthens_the_delay(
     make_sender: Callable[..., Sender], status: int
 ) -> None:
-    delivery = make_sender(Consumer(answer(status, "120"), 200)).deliver(PAYLOAD, event="e")
+    delivery = make_sender(Script(answer(status, "120"), 200)).deliver(PAYLOAD, event="e")
 
     assert delivery.attempts[0].retry_after_s == 120.0
     assert delivery.attempts[0].delay_s == 120.0
@@ -290,7 +290,7 @@ def test_retry_after_delta_seconds_lengthens_the_delay(
 def test_retry_after_shorter_than_the_schedule_does_not_shorten_it(
     make_sender: Callable[..., Sender],
 ) -> None:
-    delivery = make_sender(Consumer(answer(429, "0"), 200)).deliver(PAYLOAD, event="e")
+    delivery = make_sender(Script(answer(429, "0"), 200)).deliver(PAYLOAD, event="e")
 
     assert delivery.attempts[0].retry_after_s == 0.0  # "0" is valid (RFC 9110 §10.2.3)
     assert offsets(delivery) == [0.0, 5.0]
@@ -300,16 +300,14 @@ def test_retry_after_zero_with_a_zero_schedule_retries_at_once(
     make_sender: Callable[..., Sender],
 ) -> None:
     policy = RetryPolicy("now", (0.0,), jitter=0.0)
-    delivery = make_sender(Consumer(answer(429, "0"), 200), retry=policy).deliver(
-        PAYLOAD, event="e"
-    )
+    delivery = make_sender(Script(answer(429, "0"), 200), retry=policy).deliver(PAYLOAD, event="e")
 
     assert offsets(delivery) == [0.0, 0.0]
 
 
 def test_retry_after_http_date_is_relative_to_the_clock(make_sender: Callable[..., Sender]) -> None:
     when = email.utils.formatdate(START + 600, usegmt=True)
-    delivery = make_sender(Consumer(answer(503, when), 200)).deliver(PAYLOAD, event="e")
+    delivery = make_sender(Script(answer(503, when), 200)).deliver(PAYLOAD, event="e")
 
     assert delivery.attempts[0].retry_after_s == 600.0
     assert offsets(delivery) == [0.0, 600.0]
@@ -318,7 +316,7 @@ def test_retry_after_http_date_is_relative_to_the_clock(make_sender: Callable[..
 def test_retry_after_is_capped_at_schedule_plus_two_hours(
     make_sender: Callable[..., Sender],
 ) -> None:
-    delivery = make_sender(Consumer(answer(429, "999999"), 200)).deliver(PAYLOAD, event="e")
+    delivery = make_sender(Script(answer(429, "999999"), 200)).deliver(PAYLOAD, event="e")
 
     assert delivery.attempts[0].retry_after_s == 999999.0
     assert delivery.attempts[0].delay_s == 5.0 + 2 * 3600
@@ -326,7 +324,7 @@ def test_retry_after_is_capped_at_schedule_plus_two_hours(
 
 def test_retry_after_cap_is_configurable(make_sender: Callable[..., Sender]) -> None:
     policy = dataclasses.replace(TWO_RETRIES, retry_after_cap=60.0)
-    consumer = Consumer(answer(429, "999999"), 200)
+    consumer = Script(answer(429, "999999"), 200)
     delivery = make_sender(consumer, retry=policy).deliver(PAYLOAD, event="e")
 
     assert delivery.attempts[0].delay_s == 65.0
@@ -334,7 +332,7 @@ def test_retry_after_cap_is_configurable(make_sender: Callable[..., Sender]) -> 
 
 @pytest.mark.parametrize("value", ["soon", "-5", "1.5", "", "Sun, 99 Foo 1994 25:00:00 GMT"])
 def test_invalid_retry_after_is_ignored(make_sender: Callable[..., Sender], value: str) -> None:
-    delivery = make_sender(Consumer(answer(429, value), 200)).deliver(PAYLOAD, event="e")
+    delivery = make_sender(Script(answer(429, value), 200)).deliver(PAYLOAD, event="e")
 
     assert delivery.attempts[0].retry_after_s is None
     assert offsets(delivery) == [0.0, 5.0]
@@ -343,7 +341,7 @@ def test_invalid_retry_after_is_ignored(make_sender: Callable[..., Sender], valu
 def test_retry_after_on_500_is_recorded_but_not_honoured(
     make_sender: Callable[..., Sender],
 ) -> None:
-    delivery = make_sender(Consumer(answer(500, "120"), 200)).deliver(PAYLOAD, event="e")
+    delivery = make_sender(Script(answer(500, "120"), 200)).deliver(PAYLOAD, event="e")
 
     assert delivery.attempts[0].retry_after_s == 120.0
     assert offsets(delivery) == [0.0, 5.0]
@@ -353,7 +351,7 @@ def test_retry_after_on_500_is_recorded_but_not_honoured(
 
 
 def test_410_gone_stops_at_once(make_sender: Callable[..., Sender], clock: FakeClock) -> None:
-    consumer = Consumer(410, 200)
+    consumer = Script(410, 200)
     delivery = make_sender(consumer).deliver(PAYLOAD, event="e")
 
     assert delivery.status == "dead-lettered"
@@ -366,7 +364,7 @@ def test_410_gone_stops_at_once(make_sender: Callable[..., Sender], clock: FakeC
 def test_redirects_are_failures_and_never_followed(
     make_sender: Callable[..., Sender], status: int
 ) -> None:
-    consumer = Consumer(
+    consumer = Script(
         httpx.Response(status, headers={"Location": "http://127.0.0.1:9/elsewhere"}), 200
     )
     # Even a client configured to follow redirects must not follow them for a delivery.
@@ -383,7 +381,7 @@ def test_redirects_are_failures_and_never_followed(
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
 def test_other_4xx_are_not_retried(make_sender: Callable[..., Sender], status: int) -> None:
-    consumer = Consumer(status, 200)
+    consumer = Script(status, 200)
     delivery = make_sender(consumer).deliver(PAYLOAD, event="e")
 
     assert len(consumer.requests) == 1
@@ -397,7 +395,7 @@ def test_other_4xx_are_not_retried(make_sender: Callable[..., Sender], status: i
 def test_payload_bytes_and_id_are_identical_on_every_attempt(
     make_sender: Callable[..., Sender],
 ) -> None:
-    consumer = Consumer(500, fail(httpx.ReadTimeout), 200)
+    consumer = Script(500, fail(httpx.ReadTimeout), 200)
     delivery = make_sender(consumer).deliver(PAYLOAD, event="transaction.create")
 
     bodies = {r.content for r in consumer.requests}
@@ -408,7 +406,7 @@ def test_payload_bytes_and_id_are_identical_on_every_attempt(
 
 
 def test_a_caller_key_becomes_the_delivery_id(make_sender: Callable[..., Sender]) -> None:
-    sender = make_sender(Consumer(200))
+    sender = make_sender(Script(200))
     first = sender.deliver(PAYLOAD, event="e")
     again = sender.deliver(PAYLOAD, event="e", key=first.id)
     other = sender.deliver(PAYLOAD, event="e")
@@ -431,7 +429,7 @@ class MintingSource:
 def test_credentials_are_fetched_fresh_for_every_attempt(
     make_sender: Callable[..., Sender],
 ) -> None:
-    consumer = Consumer(503, 503, 200)
+    consumer = Script(503, 503, 200)
     source = MintingSource()
     delivery = make_sender(consumer, auth=source).deliver(PAYLOAD, event="e")
 
@@ -449,7 +447,7 @@ def test_a_failing_header_source_is_a_sender_error_not_a_consumer_failure(
             raise RuntimeError("key file unreadable")
 
     with pytest.raises(DeliveryError, match="auth header source failed: key file unreadable"):
-        make_sender(Consumer(200), auth=Broken()).deliver(PAYLOAD, event="e")
+        make_sender(Script(200), auth=Broken()).deliver(PAYLOAD, event="e")
 
 
 # -- redaction -----------------------------------------------------------------------------
@@ -466,7 +464,7 @@ def echo_everything(request: httpx.Request) -> httpx.Response:
 
 
 def test_secrets_never_appear_in_records(make_sender: Callable[..., Sender]) -> None:
-    consumer = Consumer(
+    consumer = Script(
         echo_everything,
         fail(httpx.ConnectError, f"refused while sending key={SECRET} token=minted-token-0002"),
         200,
@@ -491,7 +489,7 @@ def test_secrets_never_appear_in_records(make_sender: Callable[..., Sender]) -> 
 
 
 def test_secrets_never_appear_in_dead_letter_detail(make_sender: Callable[..., Sender]) -> None:
-    consumer = Consumer(fail(httpx.ConnectError, f"bad {SECRET}"))
+    consumer = Script(fail(httpx.ConnectError, f"bad {SECRET}"))
     sender = make_sender(consumer, redactor=Redactor([SECRET]))
     delivery = sender.deliver(PAYLOAD, event="e")
 
@@ -515,7 +513,7 @@ def test_body_excerpt_is_bounded_and_a_huge_body_is_not_read(
             pulled += 1
             yield b"x" * 65536
 
-    consumer = Consumer(lambda request: httpx.Response(200, content=ten_megabytes()))
+    consumer = Script(lambda request: httpx.Response(200, content=ten_megabytes()))
     delivery = make_sender(consumer).deliver(PAYLOAD, event="e")
 
     attempt = delivery.attempts[0]
@@ -528,7 +526,7 @@ def test_body_excerpt_is_bounded_and_a_huge_body_is_not_read(
 def test_body_limit_boundary(
     make_sender: Callable[..., Sender], body: bytes, truncated: bool
 ) -> None:
-    consumer = Consumer(lambda request: httpx.Response(200, content=iter([body[:2], body[2:]])))
+    consumer = Script(lambda request: httpx.Response(200, content=iter([body[:2], body[2:]])))
     attempt = make_sender(consumer, body_limit=4).deliver(PAYLOAD, event="e").attempts[0]
 
     assert (attempt.body_excerpt, attempt.body_truncated) == ("abcd", truncated)
@@ -544,7 +542,7 @@ def test_a_body_broken_after_a_2xx_status_is_recorded_but_still_delivered(
 
         return httpx.Response(200, content=chunks())
 
-    delivery = make_sender(Consumer(broken)).deliver(PAYLOAD, event="e")
+    delivery = make_sender(Script(broken)).deliver(PAYLOAD, event="e")
 
     attempt = delivery.attempts[0]
     assert delivery.status == "delivered"
@@ -557,7 +555,7 @@ def test_a_body_broken_after_a_2xx_status_is_recorded_but_still_delivered(
 
 
 def test_records_round_trip_through_json(make_sender: Callable[..., Sender]) -> None:
-    delivery = make_sender(Consumer(answer(429, "7"), 200)).deliver(PAYLOAD, event="e")
+    delivery = make_sender(Script(answer(429, "7"), 200)).deliver(PAYLOAD, event="e")
 
     data = json.loads(json.dumps(delivery.to_json()))
     again = Delivery.from_json(data)
@@ -582,7 +580,7 @@ def test_a_url_without_http_scheme_or_host_is_a_usage_error(url: str) -> None:
 def test_a_url_password_is_redacted_from_records(make_sender: Callable[..., Sender]) -> None:
     with Sender(
         "http://user:s3cret-pass@127.0.0.1:9/webhooks",
-        transport=httpx.MockTransport(Consumer(200)),
+        transport=httpx.MockTransport(Script(200)),
         clock=FakeClock(),
     ) as sender:
         delivery = sender.deliver(PAYLOAD, event="e")
@@ -613,11 +611,11 @@ def test_a_client_together_with_tls_options_is_a_usage_error() -> None:
 
 def test_a_payload_that_is_not_json_is_a_usage_error(make_sender: Callable[..., Sender]) -> None:
     with pytest.raises(UsageError, match="payload for event 'e' is not JSON-serialisable"):
-        make_sender(Consumer(200)).deliver({"when": object()}, event="e")
+        make_sender(Script(200)).deliver({"when": object()}, event="e")
 
 
 def test_an_injected_client_is_not_closed_by_the_sender() -> None:
-    client = httpx.Client(transport=httpx.MockTransport(Consumer(200)))
+    client = httpx.Client(transport=httpx.MockTransport(Script(200)))
     with Sender(URL, client=client, clock=FakeClock()) as sender:
         sender.deliver(PAYLOAD, event="e")
     assert not client.is_closed
@@ -625,7 +623,7 @@ def test_an_injected_client_is_not_closed_by_the_sender() -> None:
 
 
 def test_delivering_with_a_closed_sender_is_a_sender_error() -> None:
-    sender = Sender(URL, transport=httpx.MockTransport(Consumer(200)), clock=FakeClock())
+    sender = Sender(URL, transport=httpx.MockTransport(Script(200)), clock=FakeClock())
     sender.close()
     with pytest.raises(DeliveryError, match="the sender's HTTP client is closed"):
         sender.deliver(PAYLOAD, event="e")

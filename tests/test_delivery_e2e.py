@@ -17,7 +17,7 @@ from mockserver.delivery import Sender
 from mockserver.delivery.clock import FakeClock
 from mockserver.delivery.delivery_log import DeliveryLog, read_log
 from mockserver.delivery.retry import RetryPolicy
-from tests.servers import serve_wsgi
+from tests.servers import free_port, serve_wsgi
 
 #: One immediate retry; a Retry-After alone decides how long the wait is.
 RETRY_ONCE = RetryPolicy("retry-once", (0.0,), jitter=0.0)
@@ -110,13 +110,6 @@ def test_read_timeout_over_loopback() -> None:
     assert attempt.error_kind == "timeout"
     assert attempt.error_message is not None and attempt.error_message.startswith("read timeout")
     assert delivery.reason == "exhausted"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def test_connection_refused_is_a_connect_error_and_dead_lettered() -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import ssl
 import threading
 import time
@@ -35,7 +34,7 @@ from mockserver.delivery.summary import Summary
 from mockserver.delivery.tls import InsecureTLSWarning
 from mockserver.errors import DeliveryError, UsageError
 from mockserver.redaction import PLACEHOLDER
-from tests.servers import serve_wsgi
+from tests.servers import free_port, serve_wsgi
 
 ENGINES: list[Engine] = ["httpx", "aiohttp"]
 TINY = "custom:0,0.05"  # three attempts: at once, then 50 ms later (jitter adds up to 10 %)
@@ -47,7 +46,7 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     return name
 
 
-class Consumer:
+class KindConsumer:
     """Answers by the body's ``kind``; records every attempt's arrival time, per body ``n``."""
 
     def __init__(self) -> None:
@@ -129,17 +128,10 @@ def send(
     return summary, records, sorted(finished, key=lambda d: d.payload["n"])
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def test_statuses_are_retried_stopped_or_refused_by_the_same_rules(
     engine: Engine, tmp_path: Path
 ) -> None:
-    consumer = Consumer()
+    consumer = KindConsumer()
     kinds = ("ok", "500", "503", "429", "always-503", "410", "302", "400")
     with serve_wsgi(consumer.app) as server:
         summary, _records, done = send(
@@ -183,7 +175,7 @@ def test_statuses_are_retried_stopped_or_refused_by_the_same_rules(
 
 
 def test_retry_after_is_honoured(engine: Engine, tmp_path: Path) -> None:
-    consumer = Consumer()
+    consumer = KindConsumer()
     with serve_wsgi(consumer.app) as server:
         summary, _records, done = send(
             server.url + "/hooks",
@@ -206,7 +198,7 @@ def test_a_retry_waiting_on_aiohttp_holds_no_slot(tmp_path: Path) -> None:
 
     (On httpx the waiting retry sleeps in its worker thread, holding the slot.)
     """
-    consumer = Consumer()
+    consumer = KindConsumer()
     items = bodies("429-retry-after", *["ok"] * 20)
     with serve_wsgi(consumer.app) as server:
         summary, _records, _done = send(
@@ -262,13 +254,8 @@ def test_a_read_timeout_is_recorded_as_timeout(engine: Engine, tmp_path: Path) -
     assert attempt.error_message is not None and attempt.error_message.startswith("read timeout")
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
 @contextmanager
-def https_server(ca: trustme.CA, consumer: Consumer) -> Iterator[str]:
+def https_server(ca: trustme.CA, consumer: KindConsumer) -> Iterator[str]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)
     with serve_wsgi(consumer.app, ssl_context=context) as server:
@@ -276,7 +263,7 @@ def https_server(ca: trustme.CA, consumer: Consumer) -> Iterator[str]:
 
 
 def test_an_unknown_ca_is_a_tls_failure(engine: Engine, ca: trustme.CA, tmp_path: Path) -> None:
-    with https_server(ca, Consumer()) as url:
+    with https_server(ca, KindConsumer()) as url:
         summary, _records, [delivery] = send(
             url, bodies("ok"), engine, tmp_path / "log.jsonl", retry="none"
         )
@@ -291,7 +278,7 @@ def test_an_unknown_ca_is_a_tls_failure(engine: Engine, ca: trustme.CA, tmp_path
 def test_a_private_ca_bundle_is_trusted(engine: Engine, ca: trustme.CA, tmp_path: Path) -> None:
     bundle = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
-    with https_server(ca, Consumer()) as url:
+    with https_server(ca, KindConsumer()) as url:
         summary, _records, _done = send(
             url, bodies("ok", "ok"), engine, tmp_path / "log.jsonl", ca_bundle=bundle
         )
@@ -300,7 +287,7 @@ def test_a_private_ca_bundle_is_trusted(engine: Engine, ca: trustme.CA, tmp_path
 
 
 def test_insecure_skips_verification(engine: Engine, ca: trustme.CA, tmp_path: Path) -> None:
-    with https_server(ca, Consumer()) as url, pytest.warns(InsecureTLSWarning):
+    with https_server(ca, KindConsumer()) as url, pytest.warns(InsecureTLSWarning):
         summary, _records, _done = send(
             url, bodies("ok"), engine, tmp_path / "log.jsonl", insecure=True
         )
@@ -319,7 +306,7 @@ def test_credentials_are_fresh_per_attempt_and_redacted_in_the_log(
             calls.append(1)
             return super().headers()
 
-    consumer = Consumer()
+    consumer = KindConsumer()
     log_path = tmp_path / "log.jsonl"
     with serve_wsgi(consumer.app) as server:
         summary, records, _done = send(
@@ -344,7 +331,7 @@ def test_credentials_are_fresh_per_attempt_and_redacted_in_the_log(
 
 
 def test_both_engines_send_and_record_the_same_headers(tmp_path: Path) -> None:
-    consumer = Consumer()
+    consumer = KindConsumer()
     recorded = {}
     with serve_wsgi(consumer.app) as server:
         for engine in ENGINES:
@@ -367,7 +354,7 @@ def test_both_engines_send_and_record_the_same_headers(tmp_path: Path) -> None:
 
 
 def test_cookies_are_never_replayed(engine: Engine, tmp_path: Path) -> None:
-    consumer = Consumer()
+    consumer = KindConsumer()
     with serve_wsgi(consumer.app) as server:
         send(
             server.url + "/hooks", bodies("cookie", "ok", "ok"), engine, tmp_path / "l.jsonl",
@@ -382,7 +369,7 @@ def test_only_the_first_body_limit_bytes_are_kept(
     engine: Engine, tmp_path: Path, size: int, truncated: bool
 ) -> None:
     items = [("transaction.create", {"n": 0, "kind": "big", "size": size})]
-    with serve_wsgi(Consumer().app) as server:
+    with serve_wsgi(KindConsumer().app) as server:
         _summary, _records, [delivery] = send(
             server.url + "/hooks", items, engine, tmp_path / "l.jsonl", body_limit=100
         )
@@ -408,7 +395,7 @@ def test_input_is_pulled_lazily_within_the_window(engine: Engine, tmp_path: Path
         nonlocal finished
         finished += 1
 
-    with serve_wsgi(Consumer().app) as server, Sender(server.url + "/hooks") as sender:
+    with serve_wsgi(KindConsumer().app) as server, Sender(server.url + "/hooks") as sender:
         summary = sender.deliver_many(
             items(),
             concurrency=concurrency,
@@ -426,7 +413,7 @@ def test_a_failing_auth_source_stops_the_run_and_is_raised(engine: Engine) -> No
             raise RuntimeError("vault is sealed")
 
     with (
-        serve_wsgi(Consumer().app) as server,
+        serve_wsgi(KindConsumer().app) as server,
         Sender(server.url + "/hooks", auth=Broken()) as sender,
         pytest.raises(DeliveryError, match="the auth header source failed: vault is sealed"),
     ):
@@ -435,7 +422,7 @@ def test_a_failing_auth_source_stops_the_run_and_is_raised(engine: Engine) -> No
 
 def test_rate_paces_starts_on_the_aiohttp_engine() -> None:
     starts: list[float] = []
-    with serve_wsgi(Consumer().app) as server, Sender(server.url + "/hooks") as sender:
+    with serve_wsgi(KindConsumer().app) as server, Sender(server.url + "/hooks") as sender:
         summary = sender.deliver_many(
             bodies(*["ok"] * 21),
             concurrency=4,
@@ -454,7 +441,7 @@ def test_a_loop_in_the_calling_thread_is_no_obstacle() -> None:
         with Sender(url) as sender:
             return sender.deliver_many(bodies("ok", "ok"), concurrency=2, engine="aiohttp")
 
-    with serve_wsgi(Consumer().app) as server:
+    with serve_wsgi(KindConsumer().app) as server:
         summary = asyncio.run(caller(server.url + "/hooks"))
 
     assert summary.delivered == 2
@@ -474,8 +461,10 @@ def test_auto_picks_aiohttp_only_for_the_real_network_and_clock() -> None:
         assert borrowed.engine_for() == "httpx"
     with Sender(url, clock=FakeClock()) as virtual:
         assert virtual.engine_for() == "httpx"
+    # A URL's user info is Basic auth the sender owns (and redacts), so aiohttp may send it too.
     with Sender("http://user:pw@127.0.0.1:9/hooks") as credentialed:
-        assert credentialed.engine_for() == "httpx"
+        assert credentialed.engine_for() == "aiohttp"
+        assert credentialed.url == "http://127.0.0.1:9/hooks"
     with Sender(url) as sender, pytest.raises(UsageError, match="engine 'fast' is not one of"):
         sender.engine_for("fast")  # type: ignore[arg-type]
 
@@ -492,7 +481,7 @@ def test_a_secret_learnt_mid_run_is_redacted_from_the_next_records(engine: Engin
     """The aiohttp engine reuses header records only while the redactor learns nothing."""
     trace = "trace-value-0123456789"
     finished: list[Delivery] = []
-    consumer = Consumer()
+    consumer = KindConsumer()
     with (
         serve_wsgi(consumer.app) as server,
         Sender(server.url + "/hooks", headers={"X-Trace": trace}) as sender,

@@ -17,23 +17,17 @@ import httpx
 import pytest
 from rich.console import Console
 
+from contracts.bulk import BodyMix
 from contracts.cli import load as load_cli
 from contracts.cli import main
 from mockserver.auth import BearerAuth
 from mockserver.consumer import ConsumerConfig
 from mockserver.delivery import Sender
 from mockserver.delivery.clock import FakeClock
+from mockserver.delivery.pacing import PlanPacer
 from mockserver.delivery.records import Attempt
 from mockserver.errors import UsageError
-from mockserver.load import (
-    BodyMix,
-    LoadPlan,
-    LoadResult,
-    LoadRun,
-    PlanPacer,
-    SecondStats,
-    Series,
-)
+from mockserver.load import LoadPlan, LoadResult, LoadRun, SecondStats, Series
 from mockserver.serving import serve_consumer
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

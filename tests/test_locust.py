@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +22,7 @@ import mockserver
 from mockserver.auth import BearerAuth
 from mockserver.consumer import ConsumerConfig
 from mockserver.serving import serve_consumer
+from tests.servers import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -69,13 +69,6 @@ def test_this_pytest_process_never_loaded_locust_or_gevent() -> None:
     assert not [name for name in sys.modules if name.split(".")[0] in HEAVY[:4]]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def _locust(*args: str) -> list[str]:
     return [sys.executable, "-m", "locust", "-f", LOCUSTFILE, *args]
 
@@ -100,7 +93,7 @@ def test_a_master_and_a_worker_send_accepted_and_throttled_webhooks(tmp_path: Pa
             "R360_SEED": "11",
             "R360_EVOLVED_SHARE": "0.5",
         }
-        port = str(_free_port())
+        port = str(free_port())
         logs = {name: (tmp_path / f"{name}.log").open("wb") for name in ("master", "worker")}
         master = subprocess.Popen(
             _locust(

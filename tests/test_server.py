@@ -184,10 +184,11 @@ def test_api_subscriptions_without_an_id_get_one(client: Client) -> None:
             {"headers": {"Authorization": f"Token {TOKEN}"}},
             {"headers": {"Authorization": "[REDACTED]"}},
         ),
-        (
+        (  # user info becomes Basic credentials and leaves the URL
             {"url": f"http://user:{TOKEN}@127.0.0.1:1/h"},
-            {"url": "http://user:[REDACTED]@127.0.0.1:1/h"},
+            {"url": "http://127.0.0.1:1/h", "auth": "basic:user:[REDACTED]"},
         ),
+        ({"auth": f"basic:{TOKEN}:"}, {"auth": "basic:[REDACTED]:"}),  # the user-id is the key
     ],
 )
 def test_subscription_secrets_are_redacted(

@@ -105,7 +105,7 @@ BAD_CONFIGS = [
     ("[[subscriptions]]\nevents = '*'", "subscription #1, key 'url': is required"),
     (
         "[[subscriptions]]\nurl = 'mailto:x@y'",
-        "subscription #1, key 'url': is not an absolute http(s) URL",
+        "subscription #1, key 'url': 'mailto:x@y' is not an absolute http(s) URL",
     ),
     (
         "[[subscriptions]]\nurl = 'http://h/'\nevents = ['task.done']",
@@ -135,7 +135,7 @@ BAD_CONFIGS = [
     ),
     (
         "[[subscriptions]]\nurl = 'http://h/'\nca_bundle = 'ca.pem'\ninsecure = true",
-        "key 'insecure': contradicts",
+        "key 'insecure': contradicts ca_bundle",
     ),
     (
         "[[subscriptions]]\nid = 'a'\nurl = 'http://h/'\n[[subscriptions]]\nid = 'a'\nurl = 'http://h/'",

@@ -12,9 +12,10 @@ from contextlib import ExitStack
 from typing import Any
 
 from contracts.cli._foreground import cannot_listen, check_port, sigterm_as_interrupt
-from mockserver.auth_spec import FORMS, parse_auth_spec
+from mockserver.auth_spec import FORMS
 from mockserver.consumer import ConsumerConfig
 from mockserver.serving import serve_consumer
+from mockserver.settings import delivery_settings
 
 #: Never set: the loop ends with Ctrl-C or SIGTERM (a test may set it to stop the loop).
 _STOP = threading.Event()
@@ -40,7 +41,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_port(args.port)
-    auth = parse_auth_spec(args.auth) if args.auth else None
+    auth = delivery_settings(auth=args.auth).auth if args.auth else None
     config = ConsumerConfig(auth=auth, rate=args.rate, path=args.path)
     with ExitStack() as stack:
         try:

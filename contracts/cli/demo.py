@@ -10,14 +10,13 @@ import argparse
 import secrets
 from typing import Any
 
-from contracts.cli._delivery_options import DeliverySettings
 from contracts.cli.verify import run_and_print
 from contracts.verifier import VerifyOptions
 from contracts.verifier.target import Target
 from mockserver.auth import JwtAuth
 from mockserver.consumer import ConsumerConfig
-from mockserver.redaction import Redactor
 from mockserver.serving import serve_consumer
+from mockserver.settings import delivery_settings
 
 HELP = "verify the bundled reference consumer (HTTPS, JWT, rate limit) on loopback"
 
@@ -35,9 +34,8 @@ def run(args: argparse.Namespace) -> int:
     with serve_consumer(config, tls=True) as running:
         print(f"reference consumer: {running.url} (TLS from a throwaway CA, JWT HS256, "
               f"{args.rate:g} deliveries/s)")  # fmt: skip
-        target = Target.from_url(running.url, ca_bundle=str(running.ca_pem_path))
-        redactor = Redactor(auth.secrets(), sensitive_headers=auth.sensitive_headers())
-        settings = DeliverySettings(auth, {}, redactor, target.ca_bundle, False)
+        settings = delivery_settings(running.url, auth=auth, ca_bundle=str(running.ca_pem_path))
+        target = Target.from_url(running.url, ca_bundle=settings.ca_bundle)
         options = VerifyOptions(ledger=running.ledger_url, seed=args.seed)
         report = run_and_print(target, settings, None, options)
     return report.exit_code

@@ -16,27 +16,23 @@ import math
 import random
 import sys
 import threading
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from contracts.cli._delivery_options import add_delivery_options, delivery_settings
+from contracts.bulk import DEFAULT_EVOLVED_SHARE, BodyMix
+from contracts.cli._delivery_options import add_delivery_options, settings_from_args
 from contracts.errors import UsageError
-from mockserver.delivery import Sender
-from mockserver.delivery.tls import InsecureTLSWarning
 from mockserver.load import (
     DEFAULT_CONCURRENCY,
-    DEFAULT_EVOLVED_SHARE,
     RAMP_START_RATE,
-    BodyMix,
     LoadPlan,
     LoadResult,
     LoadRun,
     SecondStats,
-    save_plot,
 )
+from mockserver.load_plot import save_plot
 
 HELP = "send webhooks at a sustained or ramped rate and report what the consumer held, per second"
 #: Plain progress lines (stderr not a terminal) come this often.
@@ -125,23 +121,13 @@ def _check_args(args: argparse.Namespace) -> LoadPlan:
 
 def run(args: argparse.Namespace) -> int:
     plan = _check_args(args)
-    settings = delivery_settings(args)
-    if settings.insecure:
-        print("warning: --insecure: certificates are not verified", file=sys.stderr)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", InsecureTLSWarning)  # said once, above
-        sender = Sender(
-            args.url,
-            auth=settings.auth,
-            headers=settings.headers,
-            retry="none",
-            connect_timeout=args.connect_timeout,
-            read_timeout=args.read_timeout,
-            ca_bundle=settings.ca_bundle,
-            insecure=settings.insecure,
-            redactor=settings.redactor,
-            max_connections=args.concurrency,
-        )
+    settings = settings_from_args(args)
+    sender = settings.sender(
+        retry="none",
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout,
+        max_connections=args.concurrency,
+    )
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     print(f"seed: {seed}", file=sys.stderr)
     with sender:

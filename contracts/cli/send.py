@@ -6,18 +6,16 @@ import argparse
 import itertools
 import random
 import sys
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
 from contracts import schemas
 from contracts.bodies import read_bodies
 from contracts.bulk import BulkGenerator
-from contracts.cli._delivery_options import add_delivery_options, delivery_settings
+from contracts.cli._delivery_options import add_delivery_options, settings_from_args
 from contracts.cli._progress import progress_bar
 from contracts.errors import InputError, UsageError
-from mockserver.delivery import PRESETS, Delivery, DeliveryLog, Sender, Summary
-from mockserver.delivery.tls import InsecureTLSWarning
+from mockserver.delivery import PRESETS, Delivery, DeliveryLog, Summary
 
 HELP = "deliver webhooks to URL as Record360 does (auth headers, TLS, retries, pacing)"
 
@@ -75,24 +73,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--rate {args.rate} must be more than 0 deliveries per second")
     if args.concurrency < 1:
         raise UsageError(f"--concurrency {args.concurrency} must be at least 1")
-    settings = delivery_settings(args)
+    settings = settings_from_args(args)
     payloads, count = _payloads(args)
-    if settings.insecure:
-        print("warning: --insecure: certificates are not verified", file=sys.stderr)
     first_dead: list[Delivery] = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", InsecureTLSWarning)  # said once, above
-        sender = Sender(
-            args.url,
-            auth=settings.auth,
-            headers=settings.headers,
-            retry=args.retry,
-            connect_timeout=args.connect_timeout,
-            read_timeout=args.read_timeout,
-            ca_bundle=settings.ca_bundle,
-            insecure=settings.insecure,
-            redactor=settings.redactor,
-        )
+    sender = settings.sender(
+        retry=args.retry, connect_timeout=args.connect_timeout, read_timeout=args.read_timeout
+    )
     log = DeliveryLog(args.log) if args.log else None
     show = not args.no_progress and count > 1 and sys.stderr.isatty()
     try:

@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
-from contracts.cli._delivery_options import add_delivery_options, delivery_settings
+from contracts.cli._delivery_options import add_delivery_options, settings_from_args
 from contracts.errors import UsageError
 from contracts.verifier import REGISTRY, Finding, VerifyOptions
 from contracts.verifier.report import Report, print_report, verify
@@ -84,13 +84,9 @@ def options_from(args: argparse.Namespace) -> tuple[list[str] | None, VerifyOpti
 
 def run(args: argparse.Namespace) -> int:
     checks, options = options_from(args)
-    settings = delivery_settings(args)
-    target = Target.from_url(args.url, ca_bundle=settings.ca_bundle, insecure=settings.insecure)
-    if settings.insecure:
-        print(
-            "warning: --insecure: certificates are not verified (tls still reports them)",
-            file=sys.stderr,
-        )
+    settings = settings_from_args(args)
+    assert settings.url is not None
+    target = Target.from_url(settings.url, ca_bundle=settings.ca_bundle, insecure=settings.insecure)
     report = run_and_print(target, settings, checks, options)
     if args.report_json:
         write_report(report, args.report_json)
@@ -112,11 +108,9 @@ def run_and_print(
 
         report = verify(
             target,
-            auth=settings.auth,
-            headers=settings.headers,
+            settings=settings,
             checks=checks,
             options=options,
-            redactor=settings.redactor,
             on_finding=progress,
         )
     print_report(report, console)

@@ -2,36 +2,37 @@
 
 Every check delivers through :meth:`CheckContext.deliver`, which behaves as Record360 would with a
 busy consumer: a 429 is waited out for its ``Retry-After`` (0 is valid; missing means 1 s) and the
-same delivery is sent again, within a time budget, so only the final answer counts. That is why a
-compliant consumer with a tight rate limit passes every check, and a 429 is judged only by the
-``rate-limit`` check.
+same delivery is sent again, within a time budget, so only the final answer counts. The waiting
+is the sender's ``verifier`` retry policy (:class:`mockserver.delivery.retry.ThrottleRetry`), the
+one owner of that rule. That is why a compliant consumer with a tight rate limit passes every
+check, and a 429 is judged only by the ``rate-limit`` check.
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import random
 import threading
-import warnings
 from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.bulk import BulkGenerator
+from contracts.errors import UsageError
 from contracts.verifier.curl import curl_line
 from contracts.verifier.target import Target
 from mockserver.auth import AuthScheme, NegativeVariant
 from mockserver.delivery import Delivery, Sender
 from mockserver.delivery.clock import Clock, SystemClock
-from mockserver.delivery.tls import InsecureTLSWarning
+from mockserver.delivery.retry import PRESETS, Policy, ThrottleRetry
 from mockserver.redaction import Redactor
+from mockserver.settings import DeliverySettings, delivery_settings
 
 __all__ = ["CONFIGURED", "NO_CREDENTIALS", "CheckContext", "VerifyOptions"]
 
 CONFIGURED = "configured"
 NO_CREDENTIALS = "none"
-_DEFAULT_RETRY_AFTER = 1.0
 _BODY_LIMIT = 1024
 
 Ledger = Callable[[str, str], int]
@@ -70,12 +71,15 @@ class VerifyOptions:
 
 @dataclass
 class CheckContext:
-    """Shared by every check of one run; owns one :class:`Sender` per credential variant."""
+    """Shared by every check of one run; owns one :class:`Sender` per credential variant.
+
+    The credentials, headers, TLS setting and redactor all come from one
+    :class:`~mockserver.settings.DeliverySettings`, made by the settings factory, so the verifier
+    redacts exactly what ``send`` and ``serve`` redact.
+    """
 
     target: Target
-    auth: AuthScheme | None
-    headers: Mapping[str, str]
-    redactor: Redactor
+    settings: DeliverySettings
     options: VerifyOptions
     seed: int
     clock: Clock = field(default_factory=SystemClock)
@@ -91,19 +95,42 @@ class CheckContext:
         cls,
         target: Target,
         *,
+        settings: DeliverySettings | None = None,
         auth: AuthScheme | None = None,
         headers: Mapping[str, str] | None = None,
-        redactor: Redactor | None = None,
         options: VerifyOptions | None = None,
     ) -> CheckContext:
+        """A context for ``target``: with ``settings`` from the factory, or built from
+        ``auth``, ``headers`` and the target's URL and TLS options through it."""
         options = options or VerifyOptions()
         seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
-        if redactor is None:
-            redactor = Redactor(
-                auth.secrets() if auth else (),
-                sensitive_headers=auth.sensitive_headers() if auth else (),
+        if settings is None:
+            settings = delivery_settings(
+                None if target.in_process else target.url,
+                auth=auth,
+                headers=headers or {},
+                ca_bundle=None if target.in_process else target.ca_bundle,
+                insecure=False if target.in_process else target.insecure,
             )
-        return cls(target, auth, dict(headers or {}), redactor, options, seed)
+        elif auth is not None or headers is not None:
+            raise UsageError("pass settings, or auth and headers, not both")
+        elif not target.in_process:
+            settings = settings.with_tls(target.ca_bundle, target.insecure)
+        if not target.in_process and settings.url is not None:
+            target = dataclasses.replace(target, url=settings.url)  # never the user info
+        return cls(target, settings, options, seed)
+
+    @property
+    def auth(self) -> AuthScheme | None:
+        return self.settings.auth
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self.settings.headers
+
+    @property
+    def redactor(self) -> Redactor:
+        return self.settings.redactor
 
     # -- delivering ---------------------------------------------------------------------------
 
@@ -113,19 +140,24 @@ class CheckContext:
         *,
         connections: int = 4,
         pool: str | None = None,
+        follow_429: bool = True,
     ) -> Sender:
         """The sender for a credential variant (configured, none, or a forged one).
 
-        ``pool`` names a separate sender (own connection pool) for the same credentials.
+        ``pool`` names a separate sender (own connection pool) for the same credentials;
+        ``follow_429=False`` makes one that records a 429 instead of waiting it out.
         """
         key = credentials if isinstance(credentials, str) else f"variant:{credentials.name}"
         key = f"{pool}:{key}" if pool else key
+        key = key if follow_429 else f"{key}:no-follow"
         with self._lock:
             if key not in self._senders:
-                self._senders[key] = self._new_sender(credentials, connections)
+                self._senders[key] = self._new_sender(credentials, connections, follow_429)
             return self._senders[key]
 
-    def _new_sender(self, credentials: str | NegativeVariant, connections: int) -> Sender:
+    def _new_sender(
+        self, credentials: str | NegativeVariant, connections: int, follow_429: bool
+    ) -> Sender:
         source: Any
         if credentials == CONFIGURED:
             source = self.auth
@@ -137,21 +169,19 @@ class CheckContext:
         target = self.target
         # Forged credentials are not secrets, and a report must show them; the real ones are.
         redactor = self.redactor if credentials == CONFIGURED else _forged_redactor(self.redactor)
-        with warnings.catch_warnings():
-            # --insecure was asked for and is said once by the command; not once per sender.
-            warnings.simplefilter("ignore", InsecureTLSWarning)
-            return self._sender(target, source, redactor, connections)
-
-    def _sender(self, target: Target, source: Any, redactor: Redactor, connections: int) -> Sender:
+        retry: Policy = (
+            ThrottleRetry(per_delivery_s=self.options.retry_after_budget_s)
+            if follow_429
+            else PRESETS["none"]
+        )
         return Sender(
             target.url,
             transport=target.transport,
             auth=source,
             headers=self.headers,
-            retry="none",
+            retry=retry,
             read_timeout=self.options.timeout_s,
-            ca_bundle=None if target.in_process else target.ca_bundle,
-            insecure=False if target.in_process else target.insecure,
+            verify=None if target.in_process else self.settings.verify,
             clock=self.clock,
             redactor=redactor,
             body_limit=_BODY_LIMIT,
@@ -167,21 +197,13 @@ class CheckContext:
         key: str | None = None,
         follow_429: bool = True,
     ) -> Delivery:
-        """One delivery; a 429 is waited out and resent (same key) within the time budget."""
-        sender = self.sender(credentials)
-        waited = 0.0
-        while True:
-            delivery = sender.deliver(payload, event=event, key=key)
-            self.record(delivery)
-            last = delivery.attempts[-1]
-            if not follow_429 or last.status != 429:
-                return delivery
-            wait = _retry_after(last.retry_after_s)
-            if waited + wait > self.options.retry_after_budget_s:
-                return delivery
-            self.clock.sleep(wait)
-            waited += wait
-            key = delivery.id
+        """One delivery; a 429 is waited out for its ``Retry-After`` and resent (same key), as
+        the sender's ``verifier`` retry policy says; only the final answer counts."""
+        delivery = self.sender(credentials, follow_429=follow_429).deliver(
+            payload, event=event, key=key
+        )
+        self.record(delivery)
+        return delivery
 
     def record(self, delivery: Delivery) -> None:
         with self._lock:
@@ -205,7 +227,7 @@ class CheckContext:
             last.request_headers,
             delivery.body,
             redactor=self.redactor,
-            ca_bundle=self.target.ca_bundle,
+            ca_bundle=self.settings.ca_bundle,
             in_process=self.target.in_process,
         )
         response: dict[str, Any] = {
@@ -236,12 +258,6 @@ def answered(delivery: Delivery) -> str:
 def accepted(delivery: Delivery) -> bool:
     status = delivery.attempts[-1].status
     return status is not None and 200 <= status < 300
-
-
-def _retry_after(value: float | None) -> float:
-    if value is None or not math.isfinite(value) or value < 0:
-        return _DEFAULT_RETRY_AFTER
-    return value
 
 
 class _VariantSource:

@@ -19,7 +19,7 @@ from rich.table import Table
 from contracts.verifier import REGISTRY, STATUSES, CheckContext, Finding, VerifyOptions
 from contracts.verifier.target import Target
 from mockserver.auth import AuthScheme
-from mockserver.redaction import Redactor
+from mockserver.settings import DeliverySettings
 
 __all__ = ["Report", "print_report", "verify"]
 
@@ -63,15 +63,20 @@ def verify(
     *,
     auth: AuthScheme | None = None,
     headers: Mapping[str, str] | None = None,
+    settings: DeliverySettings | None = None,
     checks: Sequence[str] | None = None,
     options: VerifyOptions | None = None,
-    redactor: Redactor | None = None,
     on_finding: Callable[[Finding], None] | None = None,
 ) -> Report:
-    """Run the selected checks (all by default, in registry order) and return the report."""
+    """Run the selected checks (all by default, in registry order) and return the report.
+
+    ``target`` is a URL, a :class:`Target` or an in-process WSGI/ASGI app. Credentials come as
+    ``auth`` and ``headers``, or already made into ``settings`` by
+    :func:`mockserver.settings.delivery_settings` (what the CLI and the plugin do).
+    """
     names = REGISTRY.select(list(checks) if checks is not None else None)
     ctx = CheckContext.create(
-        Target.coerce(target), auth=auth, headers=headers, redactor=redactor, options=options
+        Target.coerce(target), settings=settings, auth=auth, headers=headers, options=options
     )
     report = Report(ctx.target.label, ctx.seed)
     started = time.monotonic()

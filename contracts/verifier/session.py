@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.verifier import CheckContext, Finding, VerifyOptions
+from contracts.verifier.context import CheckContext, VerifyOptions
+from contracts.verifier.finding import Finding
 from contracts.verifier.report import run_check
 from contracts.verifier.target import Target
-from mockserver.auth import AuthScheme
+from mockserver.settings import DeliverySettings
 
 __all__ = ["Verification"]
 
@@ -24,15 +25,20 @@ class Verification:
         cls,
         target: Any,
         *,
-        auth: AuthScheme | None,
-        headers: dict[str, str],
+        settings: DeliverySettings,
         options: VerifyOptions,
-        ca_bundle: str | None,
         findings: list[Finding],
     ) -> Verification:
-        context = CheckContext.create(
-            Target.coerce(target, ca_bundle=ca_bundle), auth=auth, headers=headers, options=options
-        )
+        """A run against ``target`` (a URL, a :class:`Target`, an app) with the plugin's
+        ``settings``; a URL target that is not the ``--r360-url`` goes through the factory's
+        :meth:`~mockserver.settings.DeliverySettings.for_url` too."""
+        if isinstance(target, str):
+            settings = settings.for_url(target)
+            assert settings.url is not None
+            target = Target.from_url(
+                settings.url, ca_bundle=settings.ca_bundle, insecure=settings.insecure
+            )
+        context = CheckContext.create(Target.coerce(target), settings=settings, options=options)
         return cls(context, findings)
 
     def run(self, name: str) -> Finding:

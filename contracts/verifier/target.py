@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from contracts.errors import UsageError
+from mockserver.urls import parse_webhook_url, without_user_info
 
 __all__ = ["SyncASGITransport", "Target", "is_asgi"]
 
@@ -38,12 +39,14 @@ class Target:
 
     @property
     def label(self) -> str:
-        return f"{self.app_name} (in-process) {self.url}" if self.in_process else self.url
+        url = without_user_info(self.url)
+        return f"{self.app_name} (in-process) {url}" if self.in_process else url
 
     @classmethod
     def from_url(cls, url: str, *, ca_bundle: str | None = None, insecure: bool = False) -> Target:
-        if not url.startswith(("http://", "https://")):
-            raise UsageError(f"target {url!r} is not an http(s) URL; pass e.g. https://host/hook")
+        """A consumer on the network, checked by the one URL validator; user info in ``url``
+        becomes credentials when the run's settings are made (:mod:`mockserver.settings`)."""
+        parse_webhook_url(url, option="target")
         return cls(url, ca_bundle=ca_bundle, insecure=insecure)
 
     @classmethod

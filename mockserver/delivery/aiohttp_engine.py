@@ -1,22 +1,18 @@
-"""The bulk engine for network targets: the sender's deliveries on asyncio and aiohttp.
+"""The aiohttp engine: bulk sends to the network on one asyncio event loop.
 
 Why a second engine: measured against nginx on loopback (``bench/send.py``), the httpx thread
 pool peaks near 2,800 deliveries/s at one connection and *drops* as connections are added (the
 pool's O(n^2) scan, encode/httpx#3215), while one aiohttp event loop sends five times that.
 
-Why the semantics cannot drift: this module decides nothing. The :class:`~mockserver.delivery.
-Sender` starts each delivery, builds its headers per attempt (the auth source is called every
-time) and settles each attempt (:meth:`~mockserver.delivery.Sender._settle`: classification,
-schedule, ``Retry-After`` and its cap, dead-letter reasons); results are the same
-:class:`~mockserver.delivery.records.Attempt` records, redacted by the same
-:class:`~mockserver.redaction.Redactor`, counted by the same
-:class:`~mockserver.delivery.summary.SummaryBuilder` and logged by the same
-:class:`~mockserver.delivery.delivery_log.DeliveryLog`. What is left here is moving bytes the way
-:mod:`mockserver.delivery.httpx_engine` does: the same headers on the wire, no redirects, no cookies, the
-connect and read timeouts, TLS from the same :class:`ssl.SSLContext` httpx would use, only
-the first ``body_limit`` bytes of an answer read, and read raw (no ``Content-Encoding`` undone),
-error texts cut alike (:func:`~mockserver.delivery.tls.clip`), and a ``101 Switching Protocols`` nobody
-asked for refused as the protocol error h11 makes of it on httpx.
+Why the semantics cannot drift: this module decides nothing. The
+:class:`~mockserver.delivery.core.DeliveryCore` starts each delivery, builds its headers per
+attempt and settles each attempt; the :mod:`~mockserver.delivery.recorder` records it; the
+:class:`~mockserver.delivery.bulk.BulkRun` counts, logs and hands it over. What is left here is
+moving bytes the way :mod:`~mockserver.delivery.httpx_engine` does: the same headers on the wire
+(in httpx's order and spelling), no redirects, no cookies, the connect and read timeouts and the
+attempt deadline, TLS from the same :class:`ssl.SSLContext` httpx would use, only the first
+``body_limit`` bytes of an answer read, raw, and a ``101 Switching Protocols`` nobody asked for
+refused as the protocol error h11 makes of it on httpx.
 
 Scheduling: ``concurrency`` workers pull the input lazily and run first attempts; an attempt
 holds one of ``concurrency`` slots (and so one connection) only while it is on the wire. A retry
@@ -30,29 +26,24 @@ from __future__ import annotations
 import asyncio
 import importlib
 import ssl
-import time
-from collections.abc import Callable, Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
 
-from mockserver.delivery.clock import Clock
-from mockserver.delivery.deadline import deadline_message
-from mockserver.delivery.delivery_log import DeliveryLog
+from mockserver.delivery.bulk import BulkRun
+from mockserver.delivery.core import DeliveryCore
 from mockserver.delivery.pacing import Pacer
+from mockserver.delivery.recorder import AttemptRecorder
 from mockserver.delivery.records import Attempt, Delivery
-from mockserver.delivery.retry import Verdict, classify_status, parse_retry_after
-from mockserver.delivery.summary import Summary, SummaryBuilder
-from mockserver.delivery.tls import TransportFailure, clip, tls_failure_of
-from mockserver.redaction import Redactor
+from mockserver.delivery.retry import Verdict
+from mockserver.delivery.tls import TransportFailure, tls_failure_of
 
 __all__ = [
     "PENDING_PER_SLOT",
-    "AioTarget",
+    "AioEngine",
     "classify_aiohttp_error",
-    "deliver_many_aio",
     "loop_factory",
     "loop_name",
 ]
@@ -61,52 +52,40 @@ __all__ = [
 PENDING_PER_SLOT = 16
 
 _T = TypeVar("_T")
-#: What is sent (shared by the attempts that send the same headers) and its redacted record.
-_Wire = tuple[dict[str, str], dict[str, str]]
 #: Distinct request header sets remembered (body lengths mostly); the cache starts over beyond.
 _HEADER_CACHE_SIZE = 4096
 _PRESET = frozenset({"host", "accept", "connection", "content-length"})
 
 
-@dataclass(frozen=True, slots=True)
-class AioTarget:
-    """What the engine needs from a :class:`~mockserver.delivery.Sender` (its ``_aio_target``)."""
+class AioEngine:
+    """Runs a core's bulk deliveries on aiohttp; see the module docstring.
 
-    url: str
-    #: The ``Host`` header as httpx sends it (``host`` or ``host:port``).
-    host: str
-    ssl: ssl.SSLContext
-    connect_timeout: float
-    read_timeout: float
-    #: Seconds the whole attempt may take (see :mod:`mockserver.delivery.deadline`).
-    deadline: float
-    body_limit: int
-    redactor: Redactor
-    clock: Clock
-    #: ``(payload, event) -> Delivery``: encodes the body once, assigns the id.
-    start: Callable[[Any, str], Delivery]
-    #: The sender's headers plus fresh credentials, for one attempt.
-    headers: Callable[[Delivery], dict[str, str]]
-    #: Records an attempt; returns the delay before the next one, or ``None`` when finished.
-    settle: Callable[[Delivery, Attempt, Verdict], float | None]
-
-
-def deliver_many_aio(
-    target: AioTarget,
-    payloads: Iterable[tuple[str, Any]],
-    *,
-    concurrency: int,
-    bucket: Pacer | None,
-    on_done: Callable[[Delivery], None] | None = None,
-    log: DeliveryLog | None = None,
-) -> Summary:
-    """Run the deliveries on a fresh event loop; blocks like the thread engine does.
-
-    Called from a thread that already runs a loop (async code), the run gets a thread of its
-    own, since a loop cannot be nested.
+    ``host`` is the ``Host`` header as httpx sends it (``host`` or ``host:port``); ``ssl`` the
+    context httpx would verify with.
     """
-    run = _Run(target, iter(payloads), concurrency, bucket, on_done, log)
-    return _run_sync(run.main)
+
+    name = "aiohttp"
+
+    def __init__(self, core: DeliveryCore, *, host: str, ssl_context: ssl.SSLContext) -> None:
+        self._core = core
+        self._host = host
+        self._ssl = ssl_context
+
+    def run(
+        self,
+        items: Iterator[tuple[str, Any]],
+        *,
+        concurrency: int,
+        pacer: Pacer | None,
+        run: BulkRun,
+    ) -> None:
+        """Run the deliveries on a fresh event loop; blocks like the thread engine does.
+
+        Called from a thread that already runs a loop (async code), the run gets a thread of its
+        own, since a loop cannot be nested. ``pacer`` must wait on the real clock.
+        """
+        state = _Run(self._core, self._host, self._ssl, items, concurrency, pacer, run)
+        _run_sync(state.main)
 
 
 def _run_sync(main: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
@@ -141,40 +120,36 @@ def loop_name() -> str:
 class _Run:
     def __init__(
         self,
-        target: AioTarget,
+        core: DeliveryCore,
+        host: str,
+        ssl_context: ssl.SSLContext,
         items: Iterator[tuple[str, Any]],
         concurrency: int,
-        bucket: Pacer | None,
-        on_done: Callable[[Delivery], None] | None,
-        log: DeliveryLog | None,
+        pacer: Pacer | None,
+        run: BulkRun,
     ) -> None:
-        self._target = target
+        self._core = core
+        self._host = host
+        self._ssl = ssl_context
         self._items = items
         self._concurrency = concurrency
-        self._bucket = bucket
-        self._on_done = on_done
-        self._log = log
-        self._builder = SummaryBuilder()
-        self._failures: list[Exception] = []
+        self._pacer = pacer
+        self._book = run
         self._retries: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(concurrency)
         self._pending = asyncio.Semaphore(concurrency * PENDING_PER_SLOT)
         self._session: aiohttp.ClientSession
-        # Redacted header records, reused while the redactor's generation holds (see _headers).
-        self._generation = -1
-        self._request_cache: dict[tuple[tuple[tuple[str, str], ...], int], _Wire] = {}
-        self._response_cache: tuple[Any, dict[str, str]] | None = None
+        self._wire_cache: dict[tuple[tuple[tuple[str, str], ...], int], dict[str, str]] = {}
 
-    async def main(self) -> Summary:
-        target = self._target
-        connector = aiohttp.TCPConnector(limit=self._concurrency, ssl=target.ssl)
+    async def main(self) -> None:
+        timeouts = self._core.timeouts
+        connector = aiohttp.TCPConnector(limit=self._concurrency, ssl=self._ssl)
         timeout = aiohttp.ClientTimeout(
             total=None,
             connect=None,  # waiting for a pooled connection is not the consumer's fault
-            sock_connect=target.connect_timeout,
-            sock_read=target.read_timeout,
+            sock_connect=timeouts.connect,
+            sock_read=timeouts.read,
         )
-        started = target.clock.now()
         async with aiohttp.ClientSession(
             connector=connector,
             timeout=timeout,
@@ -186,22 +161,20 @@ class _Run:
             await asyncio.gather(*(self._worker() for _ in range(self._concurrency)))
             while self._retries:
                 await asyncio.gather(*self._retries)
-        if self._failures:
-            raise self._failures[0]
-        return self._builder.build(elapsed_s=target.clock.now() - started)
 
     async def _worker(self) -> None:
-        while not self._failures:
+        book = self._book
+        while not book.failed:
             await self._pending.acquire()
             try:
                 item = next(self._items, None)
                 if item is not None:
-                    if self._bucket is not None and (wait := self._bucket.reserve()) > 0:
+                    if self._pacer is not None and (wait := self._pacer.reserve()) > 0:
                         await asyncio.sleep(wait)
                     event, payload = item
-                    delivery = self._target.start(payload, event)
+                    delivery = self._core.start(payload, event)
             except Exception as exc:
-                self._fail(exc)
+                book.fail(exc)
                 item = None
             if item is None:
                 self._pending.release()
@@ -213,13 +186,14 @@ class _Run:
         try:
             async with self._slots:
                 attempt, verdict = await self._exchange(delivery, number)
-            delay = self._target.settle(delivery, attempt, verdict)
+            delay = self._core.settle(delivery, attempt, verdict)
         except Exception as exc:  # the sender's side failed (the auth source raised)
-            self._fail(exc)
+            self._book.fail(exc)
             self._pending.release()
             return
         if delay is None:
-            self._finish(delivery)
+            self._book.finish(delivery)
+            self._pending.release()
             return
         task = asyncio.create_task(self._retry(delivery, number + 1, delay))
         self._retries.add(task)
@@ -229,126 +203,71 @@ class _Run:
         await asyncio.sleep(delay)  # holds no slot and no connection
         await self._attempts(delivery, number)
 
-    def _finish(self, delivery: Delivery) -> None:
-        try:
-            self._builder.add(delivery)
-            if self._log is not None:
-                self._log.write(delivery)
-            if self._on_done is not None:
-                self._on_done(delivery)
-        except Exception as exc:
-            self._fail(exc)
-        finally:
-            self._pending.release()
-
-    def _fail(self, exc: Exception) -> None:
-        self._failures.append(exc)
-
     async def _exchange(self, delivery: Delivery, number: int) -> tuple[Attempt, Verdict]:
-        """One POST, recorded like :func:`mockserver.delivery.httpx_engine.exchange` records it."""
-        target = self._target
-        redactor = target.redactor
-        wire, recorded = self._request_headers(target.headers(delivery), len(delivery.body))
-        attempt = Attempt(
-            number=number,
-            started_at=target.clock.now(),
-            duration_s=0.0,
-            request_headers=recorded,
-        )
-        began = time.perf_counter()
+        """One POST, recorded by the same recorder as the httpx engine's."""
+        core = self._core
+        wire = self._wire_headers(core.attempt_headers(delivery), len(delivery.body))
+        recorder = core.recording.begin(number, wire)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + target.deadline  # the whole attempt (mockserver.delivery.deadline)
+        seconds = core.timeouts.attempt
+        deadline = loop.time() + seconds  # the whole attempt (mockserver.delivery.deadline)
         try:
             async with asyncio.timeout_at(deadline):
                 response = await self._session.post(
-                    target.url, data=delivery.body, headers=wire, allow_redirects=False
+                    core.url, data=delivery.body, headers=wire, allow_redirects=False
                 )
         except Exception as exc:  # consumer behaviour is recorded, never raised
             if isinstance(exc, TimeoutError) and loop.time() >= deadline:
-                _cut_off(attempt, target.deadline)
+                recorder.cut_off(seconds)
             else:
-                _record_error(attempt, exc, redactor)
-            attempt.duration_s = time.perf_counter() - began
-            return attempt, "retry"
+                recorder.failed(classify_aiohttp_error(exc))
+            return recorder.finish()
         if response.status == 101:  # aiohttp hands over the upgraded connection; httpx refuses
             response.close()
-            attempt.error_kind = "protocol"
-            attempt.error_message = _UNASKED_UPGRADE
-            attempt.duration_s = time.perf_counter() - began
-            return attempt, "retry"
+            recorder.failed(TransportFailure("protocol", _UNASKED_UPGRADE))
+            return recorder.finish()
         try:
-            attempt.status = response.status
-            attempt.response_headers = self._response_headers(response)
-            retry_after = response.headers.get("Retry-After")
-            if retry_after is not None:
-                attempt.retry_after_s = parse_retry_after(retry_after, target.clock.now())
+            headers = response.headers
+            recorder.answered(response.status, lambda: _joined(headers), key=response.raw_headers)
             if not response.content.at_eof():  # a 204 or an empty body needs no read
                 try:
                     async with asyncio.timeout_at(deadline):
-                        await self._read_excerpt(attempt, response)
+                        await self._read_excerpt(recorder, response)
                 except TimeoutError:  # the status line decided; the body was cut off
-                    _cut_off(attempt, target.deadline)
+                    recorder.cut_off(seconds)
         finally:
             response.release()  # closes the connection instead when the body was not read out
-            attempt.duration_s = time.perf_counter() - began
-        return attempt, classify_status(response.status)
-
-    def _fresh_cache(self) -> None:
-        """Drop the cached header records when the redactor learnt a secret or header name."""
-        generation = self._target.redactor.generation
-        if generation != self._generation:
-            self._generation = generation
-            self._request_cache.clear()
-            self._response_cache = None
-
-    def _request_headers(self, headers: dict[str, str], length: int) -> _Wire:
-        """The wire headers and their redacted record (a copy of its own for each attempt).
-
-        Both depend only on ``headers``, ``length`` and the redactor's secrets, so a header set
-        seen before (static credentials, none at all) is not rebuilt; a fresh JWT, which makes
-        the redactor learn a secret, starts over.
-        """
-        self._fresh_cache()
-        key = (tuple(headers.items()), length)
-        cached = self._request_cache.get(key)
-        if cached is None:
-            wire = self._wire_headers(headers, length)
-            record = self._target.redactor.headers({k.lower(): v for k, v in wire.items()})
-            if len(self._request_cache) >= _HEADER_CACHE_SIZE:
-                self._request_cache.clear()
-            cached = self._request_cache[key] = (wire, record)
-        wire, record = cached
-        return wire, dict(record)
-
-    def _response_headers(self, response: aiohttp.ClientResponse) -> dict[str, str]:
-        """The answer's headers, joined and redacted; the last answer's record is reused when
-        the raw headers are the same (they are parsed from them, so the record is too)."""
-        self._fresh_cache()
-        raw = response.raw_headers
-        cached = self._response_cache
-        if cached is None or cached[0] != raw:
-            cached = self._response_cache = (
-                raw,
-                self._target.redactor.headers(_joined(response.headers)),
-            )
-        return dict(cached[1])
+        return recorder.finish()
 
     def _wire_headers(self, headers: dict[str, str], length: int) -> dict[str, str]:
-        """The request headers in httpx's order and spelling, so both engines record the same."""
-        wire = {"Host": self._target.host, "Accept": "*/*", "Connection": "keep-alive"}
-        for name, value in headers.items():
-            lowered = name.lower()
-            if lowered in _PRESET:  # the sender's own value replaces the preset one
-                for existing in [k for k in wire if k.lower() == lowered]:
-                    del wire[existing]
-            wire[name] = value
-        wire["Content-Length"] = str(length)
+        """The request headers in httpx's order and spelling, so both engines record the same.
+
+        They depend only on ``headers`` and ``length``, so a header set seen before (static
+        credentials, none at all) is not rebuilt.
+        """
+        key = (tuple(headers.items()), length)
+        wire = self._wire_cache.get(key)
+        if wire is None:
+            wire = {"Host": self._host, "Accept": "*/*", "Connection": "keep-alive"}
+            for name, value in headers.items():
+                lowered = name.lower()
+                if lowered in _PRESET:  # the sender's own value replaces the preset one
+                    for existing in [k for k in wire if k.lower() == lowered]:
+                        del wire[existing]
+                wire[name] = value
+            wire["Content-Length"] = str(length)
+            if len(self._wire_cache) >= _HEADER_CACHE_SIZE:
+                self._wire_cache.clear()
+            self._wire_cache[key] = wire
         return wire
 
-    async def _read_excerpt(self, attempt: Attempt, response: aiohttp.ClientResponse) -> None:
+    async def _read_excerpt(
+        self, recorder: AttemptRecorder, response: aiohttp.ClientResponse
+    ) -> None:
         """Keep the first ``body_limit`` bytes and read at most one byte more (to know)."""
-        limit = self._target.body_limit
+        limit = self._core.recording.body_limit
         excerpt = bytearray()
+        truncated = False
         try:
             while len(excerpt) < limit:
                 chunk = await response.content.read(limit - len(excerpt))
@@ -356,12 +275,11 @@ class _Run:
                     break
                 excerpt += chunk
             else:
-                attempt.body_truncated = bool(await response.content.read(1))
+                truncated = bool(await response.content.read(1))
         except Exception as exc:  # a consumer that breaks mid-answer is recorded, never raised
-            _record_error(attempt, exc, self._target.redactor)
+            recorder.failed(classify_aiohttp_error(exc))
         finally:  # also when the attempt's deadline cancels the read
-            text = excerpt.decode("utf-8", errors="replace")
-            attempt.body_excerpt = self._target.redactor.text(text)
+            recorder.excerpt(excerpt, truncated=truncated)
 
 
 def _joined(headers: Any) -> dict[str, str]:
@@ -378,21 +296,9 @@ _UNASKED_UPGRADE = (
 )
 
 
-def _cut_off(attempt: Attempt, seconds: float) -> None:
-    attempt.error_kind = "timeout"
-    attempt.error_message = deadline_message(seconds)
-    attempt.tls_failure = None
-
-
-def _record_error(attempt: Attempt, exc: BaseException, redactor: Redactor) -> None:
-    failure = classify_aiohttp_error(exc)
-    attempt.error_kind = failure.kind
-    attempt.error_message = clip(redactor.text(failure.message))
-    attempt.tls_failure = failure.tls_failure
-
-
 def classify_aiohttp_error(exc: BaseException) -> TransportFailure:
-    """aiohttp's exceptions in the kinds of :func:`mockserver.delivery.tls.classify_transport_error`."""
+    """aiohttp's exceptions in the kinds of :func:`~mockserver.delivery.tls.
+    classify_transport_error`."""
     tls = tls_failure_of(exc)
     if tls is not None:
         return tls

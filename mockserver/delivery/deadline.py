@@ -3,7 +3,7 @@
 Both clients apply the read timeout to every single read. A consumer that drips its answer, a
 byte every few seconds, each under the read timeout, therefore holds an attempt for as long as it
 likes: hours with the default 10 s, and with it a thread of ``deliver_many`` or a worker of
-``serve`` (whose shutdown waits only :data:`mockserver.server.worker.STOP_TIMEOUT` for attempts on the
+``serve`` (whose shutdown waits only a fixed time for attempts on the
 wire, on the promise that one lasts at most the connect plus the read timeout).
 
 So the sender gives every attempt on the network a deadline of its connect timeout plus its read

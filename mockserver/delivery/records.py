@@ -53,7 +53,8 @@ class Attempt:
     error_kind: ErrorKind | None = None
     #: Redacted, then cut to :data:`mockserver.delivery.tls.MAX_ERROR_TEXT` characters.
     error_message: str | None = None
-    #: For ``error_kind == "tls"``: which check failed (see :data:`mockserver.delivery.tls.TLS_FAILURES`).
+    #: For ``error_kind == "tls"``: which check failed (:data:`~mockserver.delivery.tls.
+    #: TLS_FAILURES`).
     tls_failure: str | None = None
     #: ``Retry-After`` of the answer in seconds from the attempt, when present and valid.
     retry_after_s: float | None = None

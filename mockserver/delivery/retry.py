@@ -28,6 +28,15 @@ every other status is a failure the consumer answered on purpose and is not retr
 ``Retry-After`` (RFC 9110 §10.2.3) is honoured on 429 and 503 as in Svix's sender (PR #2203): the
 next delay is ``max(schedule delay, Retry-After)`` but never more than the schedule delay plus
 :attr:`RetryPolicy.retry_after_cap` (default 2 h), so a consumer cannot park a delivery forever.
+
+The verifier has a policy of its own, :class:`ThrottleRetry` (``verifier``): a 429 is the
+limiter's business, so only a 429 is waited out, for exactly its ``Retry-After`` (``0`` means at
+once, an HTTP-date means until then; missing or unusable means :data:`DEFAULT_THROTTLE_WAIT`),
+within a per-delivery limit and the run's shared :class:`Budget`. Every wait of every check goes
+through it (and :func:`throttle_wait`), so ``Retry-After: 0`` means the same thing everywhere.
+
+A policy is the only owner of a wait: the delivery core asks it, after each failed attempt, for
+the delay before the next one or ``None`` (no more attempts), and sleeps nowhere else.
 """
 
 from __future__ import annotations
@@ -40,18 +49,27 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
+from mockserver.delivery.clock import Clock
 from mockserver.errors import UsageError
 
+if TYPE_CHECKING:
+    from mockserver.delivery.records import Attempt, Delivery
+
 __all__ = [
+    "DEFAULT_THROTTLE_WAIT",
     "PRESETS",
+    "Budget",
+    "Policy",
     "RetryPolicy",
+    "ThrottleRetry",
     "Verdict",
     "classify_status",
     "next_delay",
     "parse_retry",
     "parse_retry_after",
+    "throttle_wait",
 ]
 
 _MIN = 60.0
@@ -102,6 +120,39 @@ class RetryPolicy:
     def window(self) -> float:
         """Seconds from the first to the last attempt when every attempt fails (no jitter)."""
         return float(sum(self.delays))
+
+    def delay_after(self, delivery: Delivery, attempt: Attempt, rng: random.Random) -> float | None:
+        """The wait before the next attempt after a retryable ``attempt``; ``None`` when spent."""
+        if attempt.number >= self.max_attempts:
+            return None
+        honoured = attempt.retry_after_s if attempt.status in RETRY_AFTER_STATUSES else None
+        return next_delay(self, attempt.number, rng, honoured)
+
+    def why_stopped(self, delivery: Delivery, attempt: Attempt) -> str:
+        count = len(delivery.attempts)
+        plural = "s" if count != 1 else ""
+        return f"{count} attempt{plural} failed, retry policy {self.name!r} exhausted"
+
+
+class Policy(Protocol):
+    """What the delivery core asks of a retry policy (:class:`RetryPolicy`, :class:`ThrottleRetry`).
+
+    ``delay_after`` is called after each attempt whose verdict is ``retry`` (no answer, 5xx,
+    429) and returns the seconds to wait before the next attempt, or ``None`` to stop; then
+    ``why_stopped`` says why, in a few words, for the dead-letter detail.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def max_attempts(self) -> int: ...
+
+    def delay_after(
+        self, delivery: Delivery, attempt: Attempt, rng: random.Random
+    ) -> float | None: ...
+
+    def why_stopped(self, delivery: Delivery, attempt: Attempt) -> str: ...
 
 
 PRESETS: Mapping[str, RetryPolicy] = MappingProxyType(
@@ -228,3 +279,96 @@ def next_delay(
     if retry_after is not None:
         delay = min(max(delay, retry_after), delay + policy.retry_after_cap)
     return delay
+
+
+#: What a 429 without a usable ``Retry-After`` is waited for (RFC 6585 makes the header
+#: optional; a second is the usual guess of senders and the reference consumer's minimum).
+DEFAULT_THROTTLE_WAIT = 1.0
+
+
+def throttle_wait(attempt: Attempt) -> float:
+    """Seconds a 429 asks for: its ``Retry-After`` exactly (``0`` included), else the default."""
+    value = attempt.retry_after_s
+    if value is None or not math.isfinite(value) or value < 0:
+        return DEFAULT_THROTTLE_WAIT
+    return value
+
+
+class Budget:
+    """The time one run may spend, shared by every wait in it (a verify run, a plugin session).
+
+    Besides the end of the run it remembers, once, that the consumer kept a delivery limited past
+    its own limit (:attr:`limited`): then no other delivery waits either, since a limiter that
+    did not lift for one will not lift for the next (a "penalty box").
+    """
+
+    def __init__(self, seconds: float, clock: Clock) -> None:
+        if not math.isfinite(seconds) or seconds <= 0:
+            raise UsageError(f"a time budget of {seconds!r} s must be a number of seconds > 0")
+        self.seconds = float(seconds)
+        self._clock = clock
+        self._ends = clock.now() + seconds
+        #: One line on the delivery that stayed limited past its limit, once one has.
+        self.limited: str | None = None
+
+    def remaining(self) -> float:
+        return max(0.0, self._ends - self._clock.now())
+
+    @property
+    def expired(self) -> bool:
+        return self.remaining() <= 0.0
+
+
+class ThrottleRetry:
+    """The verifier's policy (``verifier``): wait out a 429 for exactly its ``Retry-After``.
+
+    Only a 429 is retried (anything else is the answer the check judges). A delivery stops
+    waiting when its waits would pass ``per_delivery_s``, when the run's ``budget`` has less time
+    left than the wait asks, or once another delivery stayed limited past its own limit.
+    """
+
+    name = "verifier"
+    #: There is no count limit; time is the limit.
+    max_attempts = 1_000_000
+
+    def __init__(self, *, per_delivery_s: float = 30.0, budget: Budget | None = None) -> None:
+        if not math.isfinite(per_delivery_s) or per_delivery_s < 0:
+            raise UsageError(f"per-delivery wait {per_delivery_s!r} must be a number >= 0")
+        self.per_delivery_s = per_delivery_s
+        self.budget = budget
+        self._stops: dict[str, str] = {}
+
+    def delay_after(self, delivery: Delivery, attempt: Attempt, rng: random.Random) -> float | None:
+        if attempt.status != 429:
+            self._stops[delivery.id] = "the verifier waits out only a 429"
+            return None
+        wait = throttle_wait(attempt)
+        waited = sum(a.delay_s or 0.0 for a in delivery.attempts[:-1])
+        budget = self.budget
+        said = _said(attempt)
+        reason = None
+        if budget is not None and budget.limited is not None:
+            reason = f"not waited for: {budget.limited}"
+        elif waited + wait > self.per_delivery_s:
+            reason = f"429 never lifted within {self.per_delivery_s:g} s, although it said {said}"
+            if budget is not None:
+                budget.limited = f"the consumer kept a delivery limited for {waited:g} s ({said})"
+        elif budget is not None and wait > budget.remaining():
+            reason = (
+                f"429 asked to wait {wait:g} s ({said}), more than the "
+                f"{budget.remaining():.0f} s left of the run's budget"
+            )
+        if reason is not None:
+            if len(self._stops) > 4096:
+                self._stops.clear()
+            self._stops[delivery.id] = reason
+            return None
+        return wait
+
+    def why_stopped(self, delivery: Delivery, attempt: Attempt) -> str:
+        return self._stops.pop(delivery.id, "the verifier stopped waiting")
+
+
+def _said(attempt: Attempt) -> str:
+    value = attempt.response_headers.get("retry-after")
+    return f"Retry-After: {value}" if value is not None else "no Retry-After"

@@ -11,12 +11,13 @@ import math
 import threading
 from array import array
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.delivery.records import Delivery
 
-__all__ = ["Summary", "SummaryBuilder"]
+__all__ = ["Summary", "SummaryBuilder", "percentile"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +61,12 @@ class Summary:
         }
 
 
-def _percentile(ordered: list[float], fraction: float) -> float | None:
+def percentile(ordered: Sequence[float], fraction: float) -> float | None:
+    """The nearest-rank percentile of sorted values (``None`` for none): the one percentile of
+    the project, so ``send``'s summary, ``load``'s seconds and the ``latency`` check agree."""
     if not ordered:
         return None
-    rank = max(1, math.ceil(fraction * len(ordered)))  # nearest-rank method
+    rank = max(1, math.ceil(fraction * len(ordered)))
     return ordered[rank - 1]
 
 
@@ -102,8 +105,8 @@ class SummaryBuilder:
                 attempts=len(self._durations),
                 statuses=dict(sorted(self._statuses.items())),
                 reasons=dict(sorted(self._reasons.items())),
-                latency_p50_s=_percentile(ordered, 0.50),
-                latency_p95_s=_percentile(ordered, 0.95),
-                latency_p99_s=_percentile(ordered, 0.99),
+                latency_p50_s=percentile(ordered, 0.50),
+                latency_p95_s=percentile(ordered, 0.95),
+                latency_p99_s=percentile(ordered, 0.99),
                 elapsed_s=elapsed_s,
             )

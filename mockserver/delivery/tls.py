@@ -109,9 +109,12 @@ class TransportFailure:
 
 
 def verify_setting(
-    ca_bundle: str | os.PathLike[str] | None, insecure: bool
+    ca_bundle: str | os.PathLike[str] | None, insecure: bool, *, warn: bool = True
 ) -> ssl.SSLContext | bool:
     """The ``verify=`` value for :class:`httpx.Client`.
+
+    ``insecure`` warns (:class:`InsecureTLSWarning`) unless ``warn`` is false: the settings
+    factory passes false and leaves the one warning to its entry point.
 
     A ``ca_bundle`` is loaded here, once, into an :class:`ssl.SSLContext` (httpx 0.28 deprecates
     path strings), so a missing or malformed file is a :class:`UsageError` at start-up naming
@@ -123,9 +126,10 @@ def verify_setting(
             "use the CA bundle to verify a private CA, or insecure to skip verification"
         )
     if insecure:
-        message = "TLS certificate verification is disabled (insecure=True); use only for tests"
-        warnings.warn(message, InsecureTLSWarning, stacklevel=3)
-        logger.warning(message)
+        if warn:
+            message = "TLS certificate verification is disabled (insecure=True); use only for tests"
+            warnings.warn(message, InsecureTLSWarning, stacklevel=3)
+            logger.warning(message)
         return False
     if ca_bundle is None:
         return True

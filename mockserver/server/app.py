@@ -15,9 +15,10 @@ One :class:`~werkzeug.routing.Rule` per endpoint, one ``on_<endpoint>`` method e
 =========================================  ======================================================
 
 A bad request is a 4xx whose message says what is wrong; a 500 is only the last resort for a
-bug, and is logged. Deliveries run in the background (:mod:`mockserver.server.worker`) and every state
-change is recorded (:mod:`mockserver.server.store`). :meth:`App.add_view` lets another module add pages
-that read the same :attr:`App.store`; :func:`create_app` installs :mod:`mockserver.server.dashboard`.
+bug, and is logged. Deliveries run in the background (:mod:`~mockserver.server.worker`) and
+every state change is recorded (:mod:`~mockserver.server.store`). :meth:`App.add_view` lets
+another module add pages that read the same :attr:`App.store`; :func:`create_app` installs
+:mod:`~mockserver.server.dashboard`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The dashboard of ``r360-webhooks serve``: deliveries, attempts and the schemas, in a browser.
 
 :func:`install` adds three server-rendered pages to the :class:`~mockserver.server.App`; a small
-inline script (:mod:`mockserver.server._dashboard_assets`) keeps them current by polling the same JSON
-API a script would use, and sends events and redeliveries through it. No build step and nothing
-fetched from elsewhere: the server may run on a machine with no internet.
+inline script (:mod:`~mockserver.server._dashboard_assets`) keeps them current by polling the
+same JSON API a script would use, and sends events and redeliveries through it. No build step
+and nothing fetched from elsewhere: the server may run on a machine with no internet.
 
 =========================  ==============================================================
 ``/``                      deliveries, newest first, refreshed every second; counts per

@@ -35,7 +35,6 @@ import os
 import re
 import tomllib
 import uuid
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,16 +43,17 @@ from typing import Any, Literal
 import httpx
 
 from contracts import schemas
-from mockserver.auth import AuthScheme, NoAuth
-from mockserver.auth_spec import parse_auth_spec, parse_header
+from mockserver.auth import AuthScheme
 from mockserver.delivery.retry import RetryPolicy, parse_retry
-from mockserver.delivery.tls import InsecureTLSWarning, verify_setting
 from mockserver.errors import ConfigError, UsageError
-from mockserver.redaction import PLACEHOLDER, Redactor
+from mockserver.redaction import Redactor
+from mockserver.settings import SUBSCRIPTION, DeliverySettings, delivery_settings
+from mockserver.urls import MAX_URL_LENGTH
 
 __all__ = [
     "ALL_EVENTS",
     "KEYS",
+    "MAX_URL_LENGTH",
     "ServerConfig",
     "Source",
     "Subscription",
@@ -71,7 +71,6 @@ KEYS = (
 SERVER_KEYS = ("workers", "queue", "keep")
 DEFAULT_RETRY = "quick"  # a failing consumer holds a worker for the whole schedule
 MAX_RATE = 10_000.0
-MAX_URL_LENGTH = 2048
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _ID = re.compile(ID_PATTERN)
 
@@ -95,6 +94,8 @@ class Subscription:
     insecure: bool
     redactor: Redactor = field(repr=False)
     source: Source = "api"
+    #: What the settings factory made of the above; deliveries use it.
+    settings: DeliverySettings | None = field(default=None, repr=False)
 
     def matches(self, event: str) -> bool:
         return ALL_EVENTS in self.events or event in self.events
@@ -167,6 +168,8 @@ def parse_subscription(
 ) -> Subscription:
     """Validate one subscription's settings (a TOML table or a JSON object) and resolve secrets.
 
+    The URL, credentials, headers and TLS options go through the settings factory
+    (:func:`mockserver.settings.delivery_settings`), as every other entry point's do;
     ``source="api"`` refuses ``env:NAME`` and ``@file`` secrets (see the module docstring).
     Raises :class:`ConfigError` naming ``path``, the subscription and the key.
     """
@@ -179,24 +182,47 @@ def parse_subscription(
     if unknown:
         raise where.error(unknown[0], f"unknown key; the keys are {', '.join(KEYS)}")
     sub_id = _id(data, where, source, index)
-    url = _url(data.get("url"), where)
+    if data.get("url") is None:
+        raise where.error("url", "is required: the consumer endpoint, http(s)://HOST/PATH")
     events = _events(data.get("events", ALL_EVENTS), where)
-    claims = _strings(data.get("jwt_claims", {}), "jwt_claims", where)
-    auth, shown = _auth(data.get("auth"), claims, where, source, environ)
-    redactor = Redactor(
-        auth.secrets() if auth else (), sensitive_headers=auth.sensitive_headers() if auth else ()
-    )
-    password = httpx.URL(url).password
-    if password:
-        redactor.add_secret(password)
-    headers = _headers(data.get("headers", {}), where, source, environ, redactor)
+    insecure = data.get("insecure", False)
+    if not isinstance(insecure, bool):
+        raise where.error("insecure", "must be true or false")
+    ca_bundle = data.get("ca_bundle")
+    if ca_bundle is not None and (not isinstance(ca_bundle, str) or not ca_bundle):
+        raise where.error("ca_bundle", "must be the path of a PEM file")
+    try:
+        settings = delivery_settings(
+            data["url"],
+            auth=_spec(data.get("auth"), where),
+            jwt_claims=data.get("jwt_claims"),
+            headers=data.get("headers", {}),
+            ca_bundle=ca_bundle,
+            insecure=insecure,
+            environ=environ,
+            names=SUBSCRIPTION,
+            secret_refs=source == "config",
+        )
+    except UsageError as exc:
+        option = exc.option or SUBSCRIPTION.url
+        key = "headers" if option == SUBSCRIPTION.header else option
+        message = str(exc).removeprefix(f"{option}: ")
+        if option != SUBSCRIPTION.header:  # "header name 'X Y' is not valid" reads as it is
+            message = message.removeprefix(f"{option} ")
+        raise where.error(key, message) from None
+    assert settings.url is not None
     retry = _retry(data.get("retry", DEFAULT_RETRY), where)
     rate = _rate(data.get("rate"), where)
-    ca_bundle, insecure = _tls(data.get("ca_bundle"), data.get("insecure", False), where)
     return Subscription(
-        sub_id, url, events, auth, shown, headers, retry, rate, ca_bundle, insecure, redactor,
-        source,
+        sub_id, settings.url, events, settings.auth, settings.auth_shown, settings.headers,
+        retry, rate, ca_bundle, insecure, settings.redactor, source, settings,
     )  # fmt: skip
+
+
+def _spec(value: Any, where: _Where) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise where.error("auth", "must be an auth SPEC string such as bearer:env:TOKEN")
+    return value
 
 
 def _id(data: Mapping[str, Any], where: _Where, source: Source, index: int) -> str:
@@ -205,26 +231,6 @@ def _id(data: Mapping[str, Any], where: _Where, source: Source, index: int) -> s
     value = data["id"]
     if not isinstance(value, str) or not _ID.fullmatch(value):
         raise where.error("id", "must be 1-64 letters, digits, '.', '_' or '-', starting alnum")
-    return value
-
-
-def _url(value: Any, where: _Where) -> str:
-    if value is None:
-        raise where.error("url", "is required: the consumer endpoint, http(s)://HOST/PATH")
-    if not isinstance(value, str) or len(value) > MAX_URL_LENGTH:
-        raise where.error("url", f"must be a string of at most {MAX_URL_LENGTH} characters")
-    try:
-        parsed: httpx.URL | None = httpx.URL(value)
-    except (httpx.InvalidURL, TypeError, ValueError):
-        parsed = None
-    if (
-        parsed is None
-        or parsed.scheme not in ("http", "https")
-        or not parsed.host
-        or any(ch.isspace() or ord(ch) < 0x20 for ch in value)
-    ):
-        # Not echoed: a URL may carry a password.
-        raise where.error("url", "is not an absolute http(s) URL, e.g. http://127.0.0.1:8000/hook")
     return value
 
 
@@ -239,79 +245,6 @@ def _events(value: Any, where: _Where) -> tuple[str, ...]:
     if ALL_EVENTS in names:
         return (ALL_EVENTS,)
     return tuple(dict.fromkeys(names))
-
-
-def _strings(value: Any, key: str, where: _Where) -> dict[str, str]:
-    if not isinstance(value, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise where.error(key, "must be a table (object) of string values")
-    return dict(value)
-
-
-def _file_secret(value: str) -> bool:
-    return value.startswith(("env:", "@"))
-
-
-def _secret_part(spec: str) -> str:
-    scheme, _, rest = spec.partition(":")
-    return rest if scheme.lower() == "bearer" else rest.partition(":")[2]
-
-
-def _auth(
-    value: Any,
-    claims: dict[str, str],
-    where: _Where,
-    source: Source,
-    environ: Mapping[str, str] | None,
-) -> tuple[AuthScheme | None, str | None]:
-    if value is None:
-        if claims:
-            raise where.error("jwt_claims", "needs auth = jwt:ALG:SECRET")
-        return None, None
-    if not isinstance(value, str):
-        raise where.error("auth", "must be an auth SPEC string such as bearer:env:TOKEN")
-    if source == "api" and _file_secret(_secret_part(value)):
-        raise where.error("auth", _API_SECRETS)
-    try:
-        scheme = parse_auth_spec(value, claims=claims, environ=environ, option="auth")
-    except UsageError as exc:
-        raise where.error("auth", str(exc).removeprefix("auth: ")) from None
-    if isinstance(scheme, NoAuth):
-        return scheme, "none"
-    name, _, rest = value.partition(":")
-    name = name.lower()
-    public = f"{rest.partition(':')[0]}:" if name in ("basic", "api-key", "jwt") else ""
-    return scheme, f"{name}:{public}{PLACEHOLDER}"
-
-
-_API_SECRETS = (
-    "env:NAME and @file secrets are read from the server's environment and disk, so the control "
-    "API refuses them; put the subscription in the --config file, or pass the secret itself"
-)
-
-
-def _headers(
-    value: Any,
-    where: _Where,
-    source: Source,
-    environ: Mapping[str, str] | None,
-    redactor: Redactor,
-) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for name, raw in _strings(value, "headers", where).items():
-        if source == "api" and _file_secret(raw.strip()):
-            raise where.error("headers", _API_SECRETS)
-        try:
-            parsed_name, parsed_value = parse_header(
-                f"{name}:{raw}", environ=environ, option="header"
-            )
-        except UsageError as exc:
-            raise where.error("headers", str(exc)) from None
-        if _file_secret(raw.strip()) or redactor.is_sensitive_header(parsed_name):
-            redactor.add_secret(parsed_value)  # it came from a secret store: treat it as one
-        headers[parsed_name] = parsed_value
-    return headers
 
 
 def _retry(value: Any, where: _Where) -> RetryPolicy:
@@ -334,24 +267,6 @@ def _rate(value: Any, where: _Where) -> float | None:
     ):
         raise where.error("rate", f"must be deliveries per second, > 0 and <= {MAX_RATE:g}")
     return float(value)
-
-
-def _tls(ca_bundle: Any, insecure: Any, where: _Where) -> tuple[str | None, bool]:
-    if not isinstance(insecure, bool):
-        raise where.error("insecure", "must be true or false")
-    if ca_bundle is None:
-        return None, insecure
-    if not isinstance(ca_bundle, str) or not ca_bundle:
-        raise where.error("ca_bundle", "must be the path of a PEM file")
-    if insecure:
-        raise where.error("insecure", "contradicts ca_bundle; use one of them")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", InsecureTLSWarning)
-            verify_setting(ca_bundle, False)  # load it now: a bad file fails here, not later
-    except UsageError as exc:
-        raise where.error("ca_bundle", str(exc)) from None
-    return ca_bundle, False
 
 
 def load_config(

@@ -21,16 +21,13 @@ import itertools
 import logging
 import threading
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import httpx
 
-from mockserver.delivery import Sender
 from mockserver.delivery.clock import SystemClock
 from mockserver.delivery.pacing import TokenBucket
-from mockserver.delivery.tls import InsecureTLSWarning
 from mockserver.errors import R360Error
 from mockserver.server.store import DeliveryStore, Record
 from mockserver.server.subscriptions import Subscription
@@ -89,22 +86,13 @@ class Endpoint:
         transport: httpx.BaseTransport | None,
     ) -> None:
         self.subscription = subscription
-        direct = transport is None  # an injected transport brings its own TLS settings
-        with warnings.catch_warnings():
-            warnings.simplefilter(
-                "ignore", InsecureTLSWarning
-            )  # mockserver.delivery.tls logs it too
-            self.sender = Sender(
-                subscription.url,
-                transport=transport,
-                auth=subscription.auth,
-                headers=subscription.headers,
-                retry=subscription.retry,
-                clock=clock,
-                redactor=subscription.redactor,
-                ca_bundle=subscription.ca_bundle if direct else None,
-                insecure=subscription.insecure and direct,
-            )
+        settings = subscription.settings
+        assert settings is not None  # made by parse_subscription
+        self.sender = settings.sender(
+            transport=transport,  # an injected transport brings its own TLS settings
+            retry=subscription.retry,
+            clock=clock,
+        )
         rate = subscription.rate
         self.bucket = TokenBucket(rate, SystemClock()) if rate is not None else None
         self._lock = threading.Lock()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from contracts.verifier.context import CheckContext
 from contracts.verifier.finding import Finding
 from contracts.verifier.registry import check
+from mockserver.delivery.summary import percentile
 
 NAME = "latency"
 
@@ -35,8 +36,9 @@ def latency(ctx: CheckContext) -> Finding:
 
 
 def _rank(ordered: list[float], fraction: float) -> float:
-    index = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
-    return ordered[index]
+    value = percentile(ordered, fraction)
+    assert value is not None  # ordered is not empty
+    return value
 
 
 def _ms(seconds: float) -> str:

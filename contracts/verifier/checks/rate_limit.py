@@ -20,6 +20,7 @@ from contracts.verifier.context import CheckContext, accepted, answered
 from contracts.verifier.finding import Finding
 from contracts.verifier.registry import check
 from mockserver.delivery import Delivery
+from mockserver.delivery.retry import throttle_wait
 
 NAME = "rate-limit"
 
@@ -47,7 +48,7 @@ def rate_limit(ctx: CheckContext) -> Finding:
             elif not accepted(delivery):
                 bad.append(delivery)
 
-    sender = ctx.sender(connections=options.burst_concurrency, pool="burst")
+    sender = ctx.sender(connections=options.burst_concurrency, pool="burst", follow_429=False)
     started = time.monotonic()
     sender.deliver_many(
         ((item.event, item.body) for item in bodies),
@@ -126,7 +127,7 @@ def _redeliver(
     started = time.monotonic()
     deadline = started + ctx.options.recovery_budget_s
     due = sorted(
-        (d.attempts[-1].started_at + (d.attempts[-1].retry_after_s or 1.0), index, d)
+        (d.attempts[-1].started_at + throttle_wait(d.attempts[-1]), index, d)
         for index, d in enumerate(rejected)
     )
     never: list[Delivery] = []
