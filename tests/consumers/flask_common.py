@@ -18,7 +18,7 @@ import jwt
 from flask import Flask, jsonify
 from werkzeug.datastructures import Headers
 
-from mockserver.auth import ApiKeyAuth, AuthScheme, BasicAuth, JwtAuth, NoAuth
+from mockserver.auth import ApiKeyAuth, AuthScheme, BasicAuth, BearerAuth, JwtAuth, NoAuth
 
 #: The v1 events we handle: raw ``event`` value -> the key of the resource it carries.
 KNOWN_EVENTS = {"create": "transaction", "completed": "task"}
@@ -104,6 +104,14 @@ def authenticator(scheme: AuthScheme | None) -> Callable[[Headers], bool]:
     if isinstance(scheme, ApiKeyAuth):
         name, value = scheme.header_name, scheme.value
         return lambda headers: _same(headers.get(name, ""), value)
+    if isinstance(scheme, BearerAuth):
+        token = scheme.token
+
+        def bearer(headers: Headers) -> bool:
+            given = _prefixed(headers, scheme.header_name, scheme.scheme_prefix)
+            return given is not None and _same(given, token)
+
+        return bearer
     raise ValueError(f"unsupported auth: {scheme.describe()}")
 
 
@@ -120,11 +128,16 @@ def _parse_basic(header: str) -> tuple[str, str] | None:
 
 
 def bearer_token(headers: Headers, scheme: JwtAuth) -> str | None:
-    value = headers.get(scheme.header_name, "")
-    if not scheme.scheme_prefix:
+    return _prefixed(headers, scheme.header_name, scheme.scheme_prefix)
+
+
+def _prefixed(headers: Headers, name: str, prefix: str) -> str | None:
+    """The credential after ``prefix`` (``Bearer``) in header ``name``; bare when no prefix."""
+    value = headers.get(name, "")
+    if not prefix:
         return value or None
     word, _, token = value.partition(" ")
-    return (token.strip() or None) if word.lower() == scheme.scheme_prefix.lower() else None
+    return (token.strip() or None) if word.lower() == prefix.lower() else None
 
 
 def _jwt_check(scheme: JwtAuth) -> Callable[[Headers], bool]:
