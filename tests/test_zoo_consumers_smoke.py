@@ -25,7 +25,7 @@ import pytest
 
 from contracts.schemas import example
 from mockserver.auth import ApiKeyAuth, AuthScheme, BasicAuth, BearerAuth, JwtAuth
-from mockserver.retry import parse_retry_after
+from mockserver.delivery.retry import parse_retry_after
 from tests.consumers import flask_limiters
 from tests.consumers.django_zoo import django_consumer
 from tests.consumers.node_express import NodeSetupError, install_node_modules, serve_node
