@@ -12,7 +12,18 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from contracts.cli import consumer, demo, example, load, schema, send, serve, validate, verify
+from contracts.cli import (
+    consumer,
+    demo,
+    diff,
+    example,
+    load,
+    schema,
+    send,
+    serve,
+    validate,
+    verify,
+)
 from mockserver.errors import R360Error
 
 __all__ = ["main"]
@@ -29,6 +40,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     serve,
     consumer,
     load,
+    diff,
 )
 
 
