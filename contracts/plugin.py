@@ -39,8 +39,10 @@ OPTIONS = {
     "ca-bundle": ("CA bundle (PEM) to trust for the consumer's certificate", "string"),
     "ledger": ("idempotency ledger URL, or a /path on the target", "string"),
     "seed": ("seed to replay a run", "string"),
+    "max-time": ("seconds the whole verification may take (default 120)", "string"),
 }
 FINDINGS = pytest.StashKey[list[Any]]()
+UNREACHABLE = pytest.StashKey[str]()
 INPUTS = pytest.StashKey["Inputs"]()
 
 
@@ -52,10 +54,18 @@ class Inputs:
     checks: list[str] | None
     seed: int | None
     ledger: str | None
+    max_time_s: float | None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("r360", "Record360 webhook consumer verification (r360-webhooks)")
+    group.addoption(
+        "--r360-inconclusive",
+        dest="r360_inconclusive",
+        choices=("fail", "skip"),
+        default="fail",
+        help="what an inconclusive check does to its test (default: fail)",
+    )
     for name, (help_text, kind) in OPTIONS.items():
         dest = _dest(name)
         if kind == "linelist":
@@ -91,6 +101,7 @@ def _read_inputs(config: pytest.Config) -> Inputs:
 def _inputs(config: pytest.Config) -> Inputs:
     from contracts.errors import UsageError
     from contracts.verifier import REGISTRY
+    from contracts.verifier.context import check_ledger, parse_max_time
     from mockserver.settings import PLUGIN, delivery_settings
 
     settings = delivery_settings(
@@ -109,7 +120,8 @@ def _inputs(config: pytest.Config) -> Inputs:
         seed = int(seed_text) if seed_text else None
     except ValueError:
         raise UsageError(f"--r360-seed {seed_text!r} is not an integer") from None
-    return Inputs(settings, checks, seed, option(config, "ledger"))
+    max_time = parse_max_time(option(config, "max-time"), "--r360-max-time")
+    return Inputs(settings, checks, seed, check_ledger(option(config, "ledger")), max_time)
 
 
 def _stashed(config: pytest.Config) -> Inputs:
@@ -159,7 +171,9 @@ def r360_options(pytestconfig: pytest.Config) -> Any:
     from contracts.verifier import VerifyOptions
 
     inputs = _stashed(pytestconfig)
-    return VerifyOptions(ledger=inputs.ledger, seed=inputs.seed)
+    if inputs.max_time_s is None:
+        return VerifyOptions(ledger=inputs.ledger, seed=inputs.seed)
+    return VerifyOptions(ledger=inputs.ledger, seed=inputs.seed, max_time_s=inputs.max_time_s)
 
 
 @pytest.fixture(scope="session")
@@ -177,6 +191,8 @@ def r360_verification(
     )
     yield verification
     verification.close()
+    if verification.probe is not None and verification.probe.unreachable:
+        pytestconfig.stash[UNREACHABLE] = verification.probe.unreachable
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -184,6 +200,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if not findings:
         return
     terminalreporter.section("r360 webhook checks")
+    unreachable = config.stash.get(UNREACHABLE, None)
+    if unreachable:
+        terminalreporter.write_line(f"target unreachable: {unreachable}")
     width = max(len(f.check) for f in findings)
     for finding in findings:
         terminalreporter.write_line(

@@ -16,10 +16,17 @@ __all__ = ["test_r360_check"]
 _PAYLOAD_CHARS = 2000
 
 
-def test_r360_check(r360_check: str, r360_verification: Any) -> None:
+def test_r360_check(r360_check: str, r360_verification: Any, pytestconfig: Any) -> None:
     finding = r360_verification.run(r360_check)
     if finding.status == "skipped":
         pytest.skip(finding.message)
+    if finding.status == "inconclusive":
+        # The check could not judge (unreachable, wrong credentials, limited, out of time): that
+        # is not a pass. It fails, unless --r360-inconclusive=skip asks for a skip.
+        message = f"{finding.check}: inconclusive: {finding.message}"
+        if pytestconfig.getoption("r360_inconclusive") == "skip":
+            pytest.skip(message)
+        pytest.fail(message, pytrace=False)
     if finding.status == "failed":
         pytest.fail(_explain(finding), pytrace=False)
 

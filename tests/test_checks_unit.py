@@ -91,11 +91,13 @@ def test_insecure_still_runs_every_check_after_a_failed_tls() -> None:
         )
     assert [f.status for f in report.findings] == ["failed", "passed"]
     assert "unknown CA" in report.finding("tls").message
-    assert [f.status for f in blocked.findings] == ["failed", "skipped"]
+    # The premise (a connection) never held: not "skipped" (that means not asked), inconclusive.
+    assert [f.status for f in blocked.findings] == ["failed", "inconclusive"]
+    assert "tls failed" in blocked.finding("accepts-valid").message
     assert blocked.finding("accepts-valid").message.startswith("not run: tls failed")
 
 
-def test_idempotency_is_skipped_when_no_body_is_accepted() -> None:
+def test_idempotency_is_inconclusive_when_no_body_is_accepted() -> None:
     def refuse(environ, start_response):  # type: ignore[no-untyped-def]
         Request(environ).get_data()
         return Response("no", status=400)(environ, start_response)
@@ -106,7 +108,9 @@ def test_idempotency_is_skipped_when_no_body_is_accepted() -> None:
     )
     assert report.finding("accepts-valid").status == "failed"
     finding = report.finding("idempotency")
-    assert finding.status == "skipped" and "see accepts-valid" in finding.message
+    # The premise (an accepted body) never held: inconclusive, not skipped (which means "not
+    # asked") and never "not processed".
+    assert finding.status == "inconclusive" and "see accepts-valid" in finding.message
 
 
 def test_a_ledger_callable_judges_duplicates() -> None:

@@ -8,13 +8,18 @@ import itertools
 import random
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mockserver.delivery import FakeClock, Sender
 from mockserver.delivery.retry import (
+    DEFAULT_THROTTLE_WAIT,
     PRESETS,
+    Budget,
     RetryPolicy,
+    ThrottleRetry,
     classify_status,
     next_delay,
     parse_retry,
@@ -189,3 +194,83 @@ def test_retry_after_is_honoured_up_to_the_cap(
 def test_next_delay_uses_the_delay_for_the_failed_attempt() -> None:
     policy = RetryPolicy("p", (1.0, 2.0, 3.0), jitter=0.0)
     assert [next_delay(policy, n, random.Random(0)) for n in (1, 2, 3)] == [1.0, 2.0, 3.0]
+
+
+# -- the verifier's policy: a 429 waited out for exactly what it says ----------------------------
+
+
+def _throttled(*answers: httpx.Response) -> tuple[Sender, FakeClock]:
+    queue = list(answers)
+    clock = FakeClock(NOW)
+
+    def consumer(request: httpx.Request) -> httpx.Response:
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    sender = Sender(
+        "http://127.0.0.1:9/hook",
+        transport=httpx.MockTransport(consumer),
+        retry=ThrottleRetry(per_delivery_s=30.0),
+        clock=clock,
+    )
+    return sender, clock
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "waited"),
+    [
+        ({"Retry-After": "0"}, 0.0),  # RFC 9110: delta-seconds, and 0 is valid: at once
+        ({"Retry-After": "7"}, 7.0),
+        ({"Retry-After": email.utils.formatdate(NOW + 12, usegmt=True)}, 12.0),  # an HTTP-date
+        ({}, DEFAULT_THROTTLE_WAIT),  # none: one second, as the docs promise
+        ({"Retry-After": "soon"}, DEFAULT_THROTTLE_WAIT),  # unusable: the same
+    ],
+)
+def test_the_verifier_waits_a_429_out_for_exactly_its_retry_after(
+    retry_after: dict[str, str], waited: float
+) -> None:
+    sender, clock = _throttled(httpx.Response(429, headers=retry_after), httpx.Response(200))
+    with sender:
+        delivery = sender.deliver({"n": 1}, event="e")
+    assert DEFAULT_THROTTLE_WAIT == 1.0
+    assert delivery.delivered and [a.status for a in delivery.attempts] == [429, 200]
+    assert clock.sleeps == [pytest.approx(waited)]
+
+
+def test_the_verifier_retries_only_a_429() -> None:
+    sender, clock = _throttled(httpx.Response(503, headers={"Retry-After": "1"}))
+    with sender:
+        delivery = sender.deliver({"n": 1}, event="e")
+    assert len(delivery.attempts) == 1 and clock.sleeps == []
+    assert delivery.detail is not None and "waits out only a 429" in delivery.detail
+
+
+def test_a_limit_that_never_lifts_stops_at_the_per_delivery_limit_and_stops_the_others() -> None:
+    budget = Budget(600.0, FakeClock(NOW))
+    clock = FakeClock(NOW)
+    policy = ThrottleRetry(per_delivery_s=5.0, budget=budget)
+    limited = httpx.MockTransport(lambda r: httpx.Response(429, headers={"Retry-After": "1"}))
+    with Sender("http://127.0.0.1:9/h", transport=limited, retry=policy, clock=clock) as sender:
+        first = sender.deliver({"n": 1}, event="e")
+        second = sender.deliver({"n": 2}, event="e")
+    assert sum(clock.sleeps) == 5.0 and len(first.attempts) == 6
+    assert "429 never lifted within 5 s, although it said Retry-After: 1" in str(first.detail)
+    assert budget.limited is not None
+    assert len(second.attempts) == 1 and "not waited for" in str(second.detail)
+
+
+def test_a_retry_after_longer_than_the_budget_is_not_waited_for() -> None:
+    budget_clock, clock = FakeClock(NOW), FakeClock(NOW)
+    budget = Budget(60.0, budget_clock)
+    sender = Sender(
+        "http://127.0.0.1:9/h",
+        transport=httpx.MockTransport(lambda r: httpx.Response(429, headers={"Retry-After": "45"})),
+        retry=ThrottleRetry(per_delivery_s=120.0, budget=budget),
+        clock=clock,
+    )
+    budget_clock.advance(30)  # 30 s of the 60 left: a 45 s wait does not fit
+    with sender:
+        delivery = sender.deliver({"n": 1}, event="e")
+    assert clock.sleeps == [] and budget.limited is None  # an honest long wait is no penalty box
+    assert "asked to wait 45 s (Retry-After: 45), more than the verifier waits" in str(
+        delivery.detail
+    )

@@ -23,6 +23,7 @@ from typing import Any
 
 from contracts.bulk import DEFAULT_EVOLVED_SHARE, BodyMix
 from contracts.cli._delivery_options import add_delivery_options, settings_from_args
+from contracts.cli._outputs import check_output
 from contracts.errors import UsageError
 from mockserver.load import (
     DEFAULT_CONCURRENCY,
@@ -93,14 +94,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _check_output(option: str, value: str | None) -> None:
-    if value is None:
-        return
-    parent = Path(value).expanduser().resolve().parent
-    if not parent.is_dir():
-        raise UsageError(f"{option} {value!r}: folder {str(parent)!r} does not exist")
-
-
 def _check_args(args: argparse.Namespace) -> LoadPlan:
     plan = LoadPlan(args.rate, args.duration, ramp=args.ramp)  # refuses rate/duration <= 0
     if not 0.0 <= args.evolved_share <= 1.0:
@@ -109,8 +102,8 @@ def _check_args(args: argparse.Namespace) -> LoadPlan:
         )
     if args.concurrency < 1:
         raise UsageError(f"--concurrency {args.concurrency} must be at least 1")
-    _check_output("--report", args.report)
-    _check_output("--plot", args.plot)
+    check_output("--report", args.report)
+    check_output("--plot", args.plot)
     if args.plot is not None:
         if Path(args.plot).suffix.lower() != ".png":
             raise UsageError(f"--plot {args.plot!r} must name a .png file")

@@ -13,6 +13,7 @@ from contracts import schemas
 from contracts.bodies import read_bodies
 from contracts.bulk import BulkGenerator
 from contracts.cli._delivery_options import add_delivery_options, settings_from_args
+from contracts.cli._outputs import check_output
 from contracts.cli._progress import progress_bar
 from contracts.errors import InputError, UsageError
 from mockserver.delivery import PRESETS, Delivery, DeliveryLog, Summary
@@ -73,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--rate {args.rate} must be more than 0 deliveries per second")
     if args.concurrency < 1:
         raise UsageError(f"--concurrency {args.concurrency} must be at least 1")
+    check_output("--log", args.log)
     settings = settings_from_args(args)
     payloads, count = _payloads(args)
     first_dead: list[Delivery] = []

@@ -12,8 +12,10 @@ from typing import Any
 from rich.console import Console
 
 from contracts.cli._delivery_options import add_delivery_options, settings_from_args
+from contracts.cli._outputs import check_output
 from contracts.errors import UsageError
 from contracts.verifier import REGISTRY, Finding, VerifyOptions
+from contracts.verifier.context import check_ledger, parse_max_time
 from contracts.verifier.report import Report, print_report, verify
 from contracts.verifier.target import Target
 
@@ -56,6 +58,13 @@ def add_check_options(parser: Any) -> None:
     group.add_argument(
         "--require-rate-limit", action="store_true", help="fail rate-limit when no 429 is seen"
     )
+    group.add_argument(
+        "--max-time",
+        metavar="S",
+        default="120",
+        help="seconds the whole run may take: waits for 429s, recovery, shrinking and the "
+        "ledger share them; checks the time runs out in are inconclusive (default 120)",
+    )
 
 
 def options_from(args: argparse.Namespace) -> tuple[list[str] | None, VerifyOptions]:
@@ -77,25 +86,31 @@ def options_from(args: argparse.Namespace) -> tuple[list[str] | None, VerifyOpti
         burst_rate=args.burst_rate,
         burst_concurrency=args.burst_concurrency,
         require_rate_limit=args.require_rate_limit,
-        ledger=args.ledger,
+        ledger=check_ledger(args.ledger),
+        max_time_s=parse_max_time(args.max_time) or 120.0,
     )
     return checks, options
 
 
 def run(args: argparse.Namespace) -> int:
     checks, options = options_from(args)
+    check_output("--report-json", args.report_json)
     settings = settings_from_args(args)
     assert settings.url is not None
     target = Target.from_url(settings.url, ca_bundle=settings.ca_bundle, insecure=settings.insecure)
-    report = run_and_print(target, settings, checks, options)
-    if args.report_json:
-        write_report(report, args.report_json)
+    report = run_and_print(target, settings, checks, options, report_json=args.report_json)
     return report.exit_code
 
 
 def run_and_print(
-    target: Target, settings: Any, checks: list[str] | None, options: VerifyOptions
+    target: Target,
+    settings: Any,
+    checks: list[str] | None,
+    options: VerifyOptions,
+    *,
+    report_json: str | None = None,
 ) -> Report:
+    """Run the checks, write the JSON report (first: nothing printed can lose it), print."""
     # Not a terminal (a CI log, a pipe): lines wide enough that a message never breaks.
     console = Console() if sys.stdout.isatty() else Console(width=240)
     err = Console(stderr=True)
@@ -113,6 +128,8 @@ def run_and_print(
             options=options,
             on_finding=progress,
         )
+    if report_json:
+        write_report(report, report_json)
     print_report(report, console)
     return report
 

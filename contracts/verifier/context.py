@@ -1,19 +1,27 @@
-"""What a check gets: the target, the configured credentials, and one way to deliver.
+"""What a check gets: the target, the configured credentials, one way to deliver, one budget.
 
 Every check delivers through :meth:`CheckContext.deliver`, which behaves as Record360 would with a
 busy consumer: a 429 is waited out for its ``Retry-After`` (0 is valid; missing means 1 s) and the
-same delivery is sent again, within a time budget, so only the final answer counts. The waiting
-is the sender's ``verifier`` retry policy (:class:`mockserver.delivery.retry.ThrottleRetry`), the
-one owner of that rule. That is why a compliant consumer with a tight rate limit passes every
-check, and a 429 is judged only by the ``rate-limit`` check.
+same delivery is sent again, so only the final answer counts. The waiting is the sender's
+``verifier`` retry policy (:class:`mockserver.delivery.retry.ThrottleRetry`), the one owner of
+that rule. That is why a compliant consumer with a tight rate limit passes every check, and a
+429 is judged only by the ``rate-limit`` check.
+
+The whole run shares one :class:`~mockserver.delivery.retry.Budget` (``max_time_s``): waits for
+429s, recovery, shrinking and the ledger all spend it, and once it is gone :meth:`CheckContext.
+deliver` raises :class:`BudgetSpent` instead of sending, which the run reports as the check's
+``inconclusive`` verdict. A verdict may only claim what the run saw (see :mod:`~contracts.
+verifier.premise`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 import threading
 from array import array
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,11 +33,20 @@ from contracts.verifier.target import Target
 from mockserver.auth import AuthScheme, NegativeVariant
 from mockserver.delivery import Delivery, Sender
 from mockserver.delivery.clock import Clock, SystemClock
-from mockserver.delivery.retry import PRESETS, Policy, ThrottleRetry
+from mockserver.delivery.retry import PRESETS, Budget, Policy, ThrottleRetry
 from mockserver.redaction import Redactor
 from mockserver.settings import DeliverySettings, delivery_settings
+from mockserver.urls import parse_webhook_url
 
-__all__ = ["CONFIGURED", "NO_CREDENTIALS", "CheckContext", "VerifyOptions"]
+__all__ = [
+    "CONFIGURED",
+    "NO_CREDENTIALS",
+    "BudgetSpent",
+    "CheckContext",
+    "VerifyOptions",
+    "check_ledger",
+    "parse_max_time",
+]
 
 CONFIGURED = "configured"
 NO_CREDENTIALS = "none"
@@ -67,6 +84,44 @@ class VerifyOptions:
     timeout_s: float = 10.0
     #: ``idempotency``: a ledger URL (GET, reference-consumer format) or ``(event, id) -> count``.
     ledger: str | Ledger | None = None
+    #: The whole run's time: every wait, recovery, shrinking and the ledger share it.
+    max_time_s: float = 120.0
+
+
+#: The longest ``--max-time`` accepted: a day (a run is meant for a CI step, not a soak).
+MAX_TIME_LIMIT_S = 86_400.0
+
+
+def parse_max_time(text: str | float | None, option: str = "--max-time") -> float | None:
+    """A ``--max-time`` value in seconds (1 to a day), or ``None`` when not given."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 1.0 <= value <= MAX_TIME_LIMIT_S:  # also refuses NaN and infinities
+        raise UsageError(f"{option} {text!r} must be seconds from 1 to {MAX_TIME_LIMIT_S:g}")
+    return value
+
+
+def check_ledger(value: str | None, option: str = "--ledger") -> str | None:
+    """A ledger is a ``/path`` on the target or an http(s) URL without credentials in it (on the
+    target's origin it is read with the run's own credentials)."""
+    if value is None or value.startswith("/"):
+        return value
+    checked = parse_webhook_url(value, option=option)
+    if checked.has_credentials:
+        raise UsageError(
+            f"{option} {checked.url!r} carries user info; leave it out: a ledger on the target's "
+            "origin is read with the run's own credentials"
+        )
+    return value
+
+
+class BudgetSpent(Exception):
+    """The run's time budget ran out before a delivery could be sent; the check in progress
+    ends ``inconclusive`` (raised by :meth:`CheckContext.deliver`, caught by the run)."""
 
 
 @dataclass
@@ -84,8 +139,15 @@ class CheckContext:
     seed: int
     clock: Clock = field(default_factory=SystemClock)
     durations: array = field(default_factory=lambda: array("d"))  # type: ignore[type-arg]
-    #: Why the remaining checks cannot run (set after a failed ``tls``); None while they can.
+    #: Why no check that needs a connection can run (the probe found the target unreachable,
+    #: or ``tls`` failed); ``None`` while they can.
     blocked: str | None = None
+    #: The run's time, shared by every wait (set by :meth:`create` from ``max_time_s``).
+    budget: Budget | None = None
+    #: Attempts that got no HTTP answer at all (connection errors, timeouts), by kind.
+    no_answers: Counter[str] = field(default_factory=Counter)
+    #: Final answers to deliveries with the configured credentials, by status, for premises.
+    answers: Counter[int] = field(default_factory=Counter)
     _senders: dict[str, Sender] = field(default_factory=dict)
     _bulk: BulkGenerator | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -118,7 +180,9 @@ class CheckContext:
             settings = settings.with_tls(target.ca_bundle, target.insecure)
         if not target.in_process and settings.url is not None:
             target = dataclasses.replace(target, url=settings.url)  # never the user info
-        return cls(target, settings, options, seed)
+        context = cls(target, settings, options, seed)
+        context.budget = Budget(options.max_time_s, context.clock)
+        return context
 
     @property
     def auth(self) -> AuthScheme | None:
@@ -170,7 +234,7 @@ class CheckContext:
         # Forged credentials are not secrets, and a report must show them; the real ones are.
         redactor = self.redactor if credentials == CONFIGURED else _forged_redactor(self.redactor)
         retry: Policy = (
-            ThrottleRetry(per_delivery_s=self.options.retry_after_budget_s)
+            ThrottleRetry(per_delivery_s=self.options.retry_after_budget_s, budget=self.budget)
             if follow_429
             else PRESETS["none"]
         )
@@ -198,17 +262,47 @@ class CheckContext:
         follow_429: bool = True,
     ) -> Delivery:
         """One delivery; a 429 is waited out for its ``Retry-After`` and resent (same key), as
-        the sender's ``verifier`` retry policy says; only the final answer counts."""
+        the sender's ``verifier`` retry policy says; only the final answer counts.
+
+        Raises :class:`BudgetSpent` when the run's time is up (nothing is sent then).
+        """
+        self.check_budget()
         delivery = self.sender(credentials, follow_429=follow_429).deliver(
             payload, event=event, key=key
         )
-        self.record(delivery)
+        self.record(delivery, configured=credentials == CONFIGURED)
         return delivery
 
-    def record(self, delivery: Delivery) -> None:
+    def check_budget(self) -> None:
+        """Raise :class:`BudgetSpent` when the run's time is up."""
+        if self.budget is not None and self.budget.expired:
+            raise BudgetSpent(
+                f"the run's time budget ({self.options.max_time_s:g} s, --max-time) ran out "
+                "before this check finished"
+            )
+
+    def remaining_s(self) -> float:
+        """Seconds left of the run's budget."""
+        return self.budget.remaining() if self.budget is not None else float("inf")
+
+    def record(self, delivery: Delivery, *, configured: bool = True) -> None:
+        """Count a delivery's answers: only HTTP answers are timed (``latency`` judges answers,
+        not refused connections), and final answers to real credentials feed the premises."""
         with self._lock:
             for attempt in delivery.attempts:
-                self.durations.append(attempt.duration_s)
+                if attempt.status is None:
+                    self.no_answers[str(attempt.error_kind)] += 1
+                else:
+                    self.durations.append(attempt.duration_s)
+            final = delivery.attempts[-1].status if delivery.attempts else None
+            if configured and final is not None:
+                self.answers[final] += 1
+
+    @property
+    def accepted_any(self) -> bool:
+        """Some delivery with the configured credentials was answered 2xx in this run."""
+        with self._lock:
+            return any(200 <= status < 300 for status in self.answers)
 
     def close(self) -> None:
         for sender in self._senders.values():

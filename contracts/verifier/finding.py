@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Status = Literal["passed", "failed", "warning", "skipped"]
-STATUSES: tuple[Status, ...] = ("passed", "failed", "warning", "skipped")
+#: ``inconclusive``: the check's premise never held (the target never answered, the credentials
+#: were never accepted, the limit never lifted, the time ran out), so it can claim nothing;
+#: ``skipped``: not asked for, or not applicable (no ``--ledger``, no auth configured).
+Status = Literal["passed", "failed", "warning", "skipped", "inconclusive"]
+STATUSES: tuple[Status, ...] = ("passed", "failed", "warning", "skipped", "inconclusive")
 
 
 @dataclass(frozen=True, slots=True)

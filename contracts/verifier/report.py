@@ -1,8 +1,12 @@
 """Run the checks against one consumer and report: the engine behind ``verify`` and the plugin.
 
-A :class:`Report` holds one :class:`~contracts.verifier.Finding` per check, the seed that replays
-the run, and renders as DESIGN.md's JSON report or a terminal table. Exit code: 1 when a check
-failed, else 0 (warnings and skips do not fail a run).
+A :class:`Report` holds what the probe found, one :class:`~contracts.verifier.Finding` per check
+and the seed that replays the run, and renders as DESIGN.md's JSON report or a terminal table.
+Exit code: 1 when a check failed or is inconclusive (a run that could not judge is not a pass),
+else 0 (warnings and skips do not fail a run).
+
+Everything a consumer can influence (a reason phrase, an error text, a header, a body) is printed
+as text, never as Rich markup: ``[/x]`` in an answer must not crash the report.
 """
 
 from __future__ import annotations
@@ -15,15 +19,20 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from contracts.verifier import REGISTRY, STATUSES, CheckContext, Finding, VerifyOptions
+from contracts.verifier.context import BudgetSpent, CheckContext, VerifyOptions
+from contracts.verifier.finding import STATUSES, Finding
+from contracts.verifier.probe import Probe, probe
+from contracts.verifier.registry import REGISTRY
 from contracts.verifier.target import Target
 from mockserver.auth import AuthScheme
 from mockserver.settings import DeliverySettings
 
 __all__ = ["Report", "print_report", "verify"]
 
-_STYLE = {"passed": "green", "failed": "bold red", "warning": "yellow", "skipped": "dim"}
+_STYLE = {"passed": "green", "failed": "bold red", "warning": "yellow", "skipped": "dim",
+          "inconclusive": "magenta"}  # fmt: skip
 
 
 @dataclass
@@ -32,6 +41,9 @@ class Report:
     seed: int
     findings: list[Finding] = field(default_factory=list)
     elapsed_s: float = 0.0
+    #: What the probe found before the checks (``None`` when no probe ran).
+    probe: Probe | None = None
+    max_time_s: float | None = None
 
     @property
     def summary(self) -> dict[str, int]:
@@ -39,11 +51,13 @@ class Report:
         for finding in self.findings:
             counts[finding.status] += 1
         return {"passed": counts["passed"], "failed": counts["failed"],
-                "warnings": counts["warning"], "skipped": counts["skipped"]}  # fmt: skip
+                "warnings": counts["warning"], "skipped": counts["skipped"],
+                "inconclusive": counts["inconclusive"]}  # fmt: skip
 
     @property
     def exit_code(self) -> int:
-        return 1 if any(f.status == "failed" for f in self.findings) else 0
+        bad = ("failed", "inconclusive")
+        return 1 if any(f.status in bad for f in self.findings) else 0
 
     def finding(self, check: str) -> Finding:
         return next(f for f in self.findings if f.check == check)
@@ -53,6 +67,8 @@ class Report:
             "target": self.target,
             "seed": self.seed,
             "elapsed_s": round(self.elapsed_s, 3),
+            "max_time_s": self.max_time_s,
+            "probe": self.probe.to_json() if self.probe is not None else None,
             "checks": [f.to_json() for f in self.findings],
             "summary": self.summary,
         }
@@ -78,9 +94,10 @@ def verify(
     ctx = CheckContext.create(
         Target.coerce(target), settings=settings, auth=auth, headers=headers, options=options
     )
-    report = Report(ctx.target.label, ctx.seed)
+    report = Report(ctx.target.label, ctx.seed, max_time_s=ctx.options.max_time_s)
     started = time.monotonic()
     try:
+        report.probe = run_probe(ctx)
         for name in names:
             finding = run_check(ctx, name)
             report.findings.append(finding)
@@ -92,16 +109,28 @@ def verify(
     return report
 
 
+def run_probe(ctx: CheckContext) -> Probe | None:
+    """The probe before the checks (see :mod:`~contracts.verifier.probe`); ``None`` when the
+    time is already up."""
+    try:
+        return probe(ctx)
+    except BudgetSpent:
+        return None
+
+
 def run_check(ctx: CheckContext, name: str) -> Finding:
     """One check; a crash inside it is reported as that check's failure, redacted, not raised.
 
-    When an earlier check found that nothing can be delivered (``ctx.blocked``, set by a failed
-    ``tls``), the check is skipped with that reason instead of failing on it.
+    When nothing can be delivered (``ctx.blocked``: the probe found the target unreachable, or
+    ``tls`` failed), the check is ``inconclusive`` with that reason instead of failing on it;
+    so is a check the run's time budget ran out in.
     """
     if ctx.blocked is not None:
-        return Finding(name, "skipped", ctx.blocked)
+        return Finding(name, "inconclusive", ctx.blocked)
     try:
         return REGISTRY.get(name)(ctx)
+    except BudgetSpent as spent:
+        return Finding(name, "inconclusive", str(spent))
     except Exception as error:
         text = ctx.redactor.text("".join(traceback.format_exception_only(error)).strip())
         return Finding(name, "failed", f"the check could not run: {text}",
@@ -110,21 +139,26 @@ def run_check(ctx: CheckContext, name: str) -> Finding:
 
 def print_report(report: Report, console: Console | None = None) -> None:
     console = console or Console()
-    table = Table(title=f"r360-webhooks verify: {report.target}", title_justify="left")
+    title = Text(f"r360-webhooks verify: {report.target}")
+    table = Table(title=title, title_justify="left")
     table.add_column("check")
     table.add_column("status")
     table.add_column("result", overflow="fold")
+    if report.probe is not None and report.probe.unreachable:
+        console.print(Text(f"target unreachable: {report.probe.unreachable}", style="bold red"))
     for finding in report.findings:
-        style = _STYLE[finding.status]
-        table.add_row(finding.check, f"[{style}]{finding.status}[/]", finding.message)
+        status = Text(finding.status, style=_STYLE[finding.status])
+        table.add_row(Text(finding.check), status, Text(finding.message))
     console.print(table)
     for finding in report.findings:
         if finding.status == "failed" and "curl" in finding.details:
-            console.print(f"[bold]{finding.check}[/] reproduce with:", highlight=False)
-            console.print(finding.details["curl"], highlight=False, soft_wrap=True)
+            console.print(Text.assemble((finding.check, "bold"), " reproduce with:"))
+            console.print(Text(finding.details["curl"]), soft_wrap=True)
     s = report.summary
     console.print(
-        f"{s['passed']} passed, {s['failed']} failed, {s['warnings']} warnings, "
-        f"{s['skipped']} skipped in {report.elapsed_s:.1f} s (seed {report.seed})",
-        highlight=False,
+        Text(
+            f"{s['passed']} passed, {s['failed']} failed, {s['inconclusive']} inconclusive, "
+            f"{s['warnings']} warnings, {s['skipped']} skipped in {report.elapsed_s:.1f} s "
+            f"(seed {report.seed})"
+        )
     )

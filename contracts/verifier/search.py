@@ -19,7 +19,9 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException, NoSuchExample
 
+from contracts.verifier.context import BudgetSpent
 from mockserver.delivery import Delivery
+from mockserver.delivery.retry import Budget
 
 T = TypeVar("T")
 
@@ -44,11 +46,18 @@ def smallest_failure(
     examples: int,
     shrink_budget: int,
     seed: int,
+    budget: Budget | None = None,
 ) -> Search[T]:
-    """Search ``strategy`` for a value ``judge`` fails (returns the failing delivery for)."""
+    """Search ``strategy`` for a value ``judge`` fails (returns the failing delivery for).
+
+    The run's ``budget`` bounds the search too: once it is spent, shrinking stops at the
+    smallest failure seen; with no failure seen yet, :class:`BudgetSpent` is raised, since the
+    examples not tried cannot be claimed as accepted.
+    """
     failures: dict[str, tuple[T, Delivery]] = {}
     verdicts: dict[str, bool] = {}
     calls = 0
+    spent = False
     # Until a failure: up to ``examples`` tries; after the first one, ``shrink_budget`` more, so
     # how small the reported body gets does not depend on how late the failure turned up.
     limit = examples + shrink_budget
@@ -56,14 +65,21 @@ def smallest_failure(
     def fails(value: T) -> bool:
         # A body already judged keeps its verdict: Hypothesis replays its final example, and a
         # consumer that answers differently the second time would otherwise be "flaky".
-        nonlocal calls, limit
+        nonlocal calls, limit, spent
         key = _key(value)
         if key in verdicts:
             return verdicts[key]
         if calls >= limit:
             return False  # budget spent: nothing new counts, shrinking stops here
+        if budget is not None and budget.expired:
+            spent = True
+            return False
         calls += 1
-        delivery = judge(value)
+        try:
+            delivery = judge(value)
+        except BudgetSpent:
+            spent = True
+            return False
         verdicts[key] = delivery is not None
         if delivery is not None:
             if not failures:
@@ -82,6 +98,10 @@ def smallest_failure(
     try:
         smallest = find(strategy, fails, settings=config, random=random.Random(seed))
     except NoSuchExample:
+        if spent:
+            raise BudgetSpent(
+                f"the run's time budget ran out after {calls} bodies, before the search ended"
+            ) from None
         return Search(None, calls)
     except HypothesisException:
         # Still unstable (the consumer changes its mind about a body): report the smallest

@@ -7,7 +7,8 @@ from typing import Any
 
 from contracts.verifier.context import CheckContext, VerifyOptions
 from contracts.verifier.finding import Finding
-from contracts.verifier.report import run_check
+from contracts.verifier.probe import Probe
+from contracts.verifier.report import run_check, run_probe
 from contracts.verifier.target import Target
 from mockserver.settings import DeliverySettings
 
@@ -19,6 +20,10 @@ class Verification:
     context: CheckContext
     findings: list[Finding]
     done: dict[str, Finding] = field(default_factory=dict)
+    #: What the probe found, after the first check asked for (``None`` before, or when the
+    #: budget was already spent).
+    probe: Probe | None = None
+    _probed: bool = False
 
     @classmethod
     def start(
@@ -44,6 +49,9 @@ class Verification:
     def run(self, name: str) -> Finding:
         """The finding of check ``name``, run once. Tests are parametrized in registry order,
         so ``latency`` comes last and judges every answer the run produced."""
+        if not self._probed:
+            self._probed = True
+            self.probe = run_probe(self.context)
         if name not in self.done:
             finding = run_check(self.context, name)
             self.done[name] = finding

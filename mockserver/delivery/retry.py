@@ -347,17 +347,20 @@ class ThrottleRetry:
         budget = self.budget
         said = _said(attempt)
         reason = None
+        left = budget.remaining() if budget is not None else math.inf
         if budget is not None and budget.limited is not None:
             reason = f"not waited for: {budget.limited}"
+        elif wait > min(self.per_delivery_s, left):
+            # One long wait is the consumer's honest (or overstated) answer, not a stuck
+            # limiter: the other deliveries still wait out their own 429s.
+            reason = (
+                f"429 asked to wait {wait:g} s ({said}), more than the verifier waits "
+                f"({min(self.per_delivery_s, left):.0f} s)"
+            )
         elif waited + wait > self.per_delivery_s:
             reason = f"429 never lifted within {self.per_delivery_s:g} s, although it said {said}"
             if budget is not None:
                 budget.limited = f"the consumer kept a delivery limited for {waited:g} s ({said})"
-        elif budget is not None and wait > budget.remaining():
-            reason = (
-                f"429 asked to wait {wait:g} s ({said}), more than the "
-                f"{budget.remaining():.0f} s left of the run's budget"
-            )
         if reason is not None:
             if len(self._stops) > 4096:
                 self._stops.clear()

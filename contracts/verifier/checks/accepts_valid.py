@@ -1,4 +1,10 @@
-"""``accepts-valid``: every valid v1 body, documented or generated, is answered with a 2xx."""
+"""``accepts-valid``: every valid v1 body, documented or generated, is answered with a 2xx.
+
+Premise: the consumer was reachable with these credentials at this path. When every answer was
+a 401, a 404 or no answer at all, the bodies were never judged, so the verdict is
+``inconclusive`` and names the fix; a 429 that never lifted is the limiter's business (the
+``rate-limit`` check's), never a failure of the body.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from typing import Any
 from contracts import schemas, strategies
 from contracts.verifier.context import CheckContext, accepted, answered
 from contracts.verifier.finding import Finding
+from contracts.verifier.premise import Tally, refusal
 from contracts.verifier.registry import check
 from contracts.verifier.search import smallest_failure
 from mockserver.delivery import Delivery
@@ -16,19 +23,24 @@ NAME = "accepts-valid"
 
 @check(NAME)
 def accepts_valid(ctx: CheckContext) -> Finding:
+    tally = Tally()
     for label, event, body in _documented_bodies():
-        delivery = ctx.deliver(body, event=event)
-        if not accepted(delivery):
-            return Finding(
-                NAME,
-                "failed",
-                f"rejected the documented {label}: {answered(delivery)}; expected 2xx",
-                ctx.evidence(delivery, example=label),
-            )
+        delivery = tally.add(ctx.deliver(body, event=event))
+        if accepted(delivery) or _limited(delivery):
+            continue
+        why = refusal(tally.statuses, tally.errors, tally.first_error)
+        if why is not None:
+            return Finding(NAME, "inconclusive", f"the documented {label} was not judged: {why}")
+        return Finding(
+            NAME,
+            "failed",
+            f"rejected the documented {label}: {answered(delivery)}; expected 2xx",
+            ctx.evidence(delivery, example=label),
+        )
 
     def judge(body: dict[str, Any]) -> Delivery | None:
-        delivery = ctx.deliver(body, event=schemas.event_of(body) or "unknown")
-        return None if accepted(delivery) else delivery
+        delivery = tally.add(ctx.deliver(body, event=schemas.event_of(body) or "unknown"))
+        return None if accepted(delivery) or _limited(delivery) else delivery
 
     search = smallest_failure(
         strategies.webhook_payloads(),
@@ -36,6 +48,7 @@ def accepts_valid(ctx: CheckContext) -> Finding:
         examples=ctx.options.examples,
         shrink_budget=ctx.options.shrink_budget,
         seed=ctx.seed,
+        budget=ctx.budget,
     )
     if search.failure is not None:
         delivery = search.failure.delivery
@@ -46,12 +59,19 @@ def accepts_valid(ctx: CheckContext) -> Finding:
             "(smallest such body in details)",
             ctx.evidence(delivery),
         )
+    if tally.limited:
+        return Finding(NAME, "inconclusive", tally.limited_reason())
     return Finding(
         NAME,
         "passed",
         f"accepted the documented examples (and an add-media inspection) and {search.tried} "
         "generated bodies",
     )
+
+
+def _limited(delivery: Delivery) -> bool:
+    """Still answered 429 when the verifier stopped waiting: the limiter's, not the body's."""
+    return delivery.attempts[-1].status == 429
 
 
 def _documented_bodies() -> list[tuple[str, str, dict[str, Any]]]:

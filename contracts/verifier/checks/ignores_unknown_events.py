@@ -2,6 +2,9 @@
 
 A new ``event`` value on a known resource counts against this check only when the consumer
 accepts the same resource under its known event (otherwise the resource itself is the problem).
+
+Premise: some body was accepted, and no answer was a 429 that never lifted (the limiter's
+business); otherwise the verdict is ``inconclusive``.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Any
 from contracts import schemas, strategies
 from contracts.verifier.context import CheckContext, accepted, answered
 from contracts.verifier.finding import Finding
+from contracts.verifier.premise import Tally, refusal
 from contracts.verifier.registry import check
 from contracts.verifier.search import smallest_failure
 from mockserver.delivery import Delivery
@@ -20,17 +24,19 @@ NAME = "ignores-unknown-events"
 
 @check(NAME)
 def ignores_unknown_events(ctx: CheckContext) -> Finding:
+    tally = Tally()
+
     def judge(body: dict[str, Any]) -> Delivery | None:
-        delivery = ctx.deliver(body, event=f"unknown:{body.get('event')}")
-        if accepted(delivery):
+        delivery = tally.add(ctx.deliver(body, event=f"unknown:{body.get('event')}"))
+        if accepted(delivery) or delivery.attempts[-1].status == 429:
             return None
         for spec in schemas.known_events():
             if spec.resource in body:
-                known = ctx.deliver(
-                    {"event": spec.event, spec.resource: body[spec.resource]}, event=spec.name
-                )
+                twin = {"event": spec.event, spec.resource: body[spec.resource]}
+                known = tally.add(ctx.deliver(twin, event=spec.name))
                 return delivery if accepted(known) else None
-        return delivery
+        # A new resource key has no known twin: it counts once the consumer was seen accepting.
+        return delivery if tally.accepted or ctx.accepted_any else None
 
     search = smallest_failure(
         strategies.unknown_events(),
@@ -38,6 +44,7 @@ def ignores_unknown_events(ctx: CheckContext) -> Finding:
         examples=ctx.options.unknown_examples,
         shrink_budget=ctx.options.shrink_budget,
         seed=ctx.seed,
+        budget=ctx.budget,
     )
     if search.failure is not None:
         body, delivery = search.failure.value, search.failure.delivery
@@ -49,4 +56,16 @@ def ignores_unknown_events(ctx: CheckContext) -> Finding:
             "Record360 may add event types, so acknowledge them with a 2xx",
             ctx.evidence(delivery),
         )
+    if not tally.accepted:
+        why = refusal(tally.statuses, tally.errors, tally.first_error)
+        if why is None and tally.limited:
+            why = tally.limited_reason()
+        return Finding(
+            NAME,
+            "inconclusive",
+            f"nothing was acknowledged, so unknown events cannot be judged: "
+            f"{why or 'see accepts-valid'}",
+        )
+    if tally.limited:
+        return Finding(NAME, "inconclusive", tally.limited_reason())
     return Finding(NAME, "passed", f"acknowledged {search.tried} bodies of unknown events")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
+import warnings
 
 import httpx
 
@@ -36,12 +37,13 @@ def tls(ctx: CheckContext) -> Finding:
             "plain http: Record360 delivers only over HTTPS with a valid certificate",
         )
     host, port = url.host, url.port or 443
-    context = ssl.create_default_context(cafile=target.ca_bundle)
+    context = _probing_context(ctx.settings.ca_bundle)
     try:
-        with (
-            socket.create_connection((host, port), timeout=ctx.options.timeout_s) as sock,
-            context.wrap_socket(sock, server_hostname=host) as conn,
-        ):
+        sock = socket.create_connection((host, port), timeout=ctx.options.timeout_s)
+    except OSError as error:
+        return Finding(NAME, "inconclusive", f"cannot connect to {host}:{port} ({error})")
+    try:
+        with sock, context.wrap_socket(sock, server_hostname=host) as conn:
             version = conn.version() or "unknown"
             cert = conn.getpeercert() or {}
     except ssl.SSLCertVerificationError as error:
@@ -62,6 +64,7 @@ def tls(ctx: CheckContext) -> Finding:
         "not_after": cert.get("notAfter"),
     }
     if version in _OLD:
+        _block(ctx)  # the sender itself refuses below TLS 1.2: no delivery can connect either
         return Finding(
             NAME, "failed", f"negotiated {version}; Record360 needs TLS 1.2 or later", details
         )
@@ -73,6 +76,18 @@ def tls(ctx: CheckContext) -> Finding:
     return Finding(
         NAME, "passed", f"{version}, chain and hostname valid, expires in {days:.0f} days", details
     )
+
+
+def _probing_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """The sender's trust (system store or the CA bundle), but willing to *negotiate* old
+    versions, so that a server offering only TLS 1.0/1.1 is named as such rather than as a
+    failed handshake (the sender itself never goes below 1.2)."""
+    context = ssl.create_default_context(cafile=ca_bundle)
+    with warnings.catch_warnings():  # the old versions are named on purpose, to be refused
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.TLSv1
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    return context
 
 
 def _block(ctx: CheckContext) -> None:

@@ -3,6 +3,9 @@
 Every change of the catalogue is tried on its own. A rejection counts only when the consumer
 accepts the same body *before* the change: then the change is what broke it, and the finding
 names it. (A body rejected both ways is ``accepts-valid``'s business, not this check's.)
+
+Premise: some body was accepted. With nothing accepted (wrong credentials, wrong path, the limit
+never lifting) no change can be blamed or cleared, so the verdict is ``inconclusive``.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from contracts import evolution, strategies
 from contracts.verifier.context import CheckContext, accepted, answered
 from contracts.verifier.finding import Finding
+from contracts.verifier.premise import Tally, refusal
 from contracts.verifier.registry import check
 from contracts.verifier.search import smallest_failure
 from mockserver.delivery import Delivery
@@ -20,14 +24,16 @@ NAME = "tolerates-evolution"
 @check(NAME)
 def tolerates_evolution(ctx: CheckContext) -> Finding:
     tried = 0
+    tally = Tally()
     for index, name in enumerate(evolution.catalogue()):
 
         def judge(evolved: strategies.EvolvedPayload) -> Delivery | None:
-            delivery = ctx.deliver(evolved.payload, event=evolved.event)
+            delivery = tally.add(ctx.deliver(evolved.payload, event=evolved.event))
             if accepted(delivery):
                 return None
-            before = ctx.deliver(evolved.original, event=evolved.event)
-            return delivery if accepted(before) else None
+            before = tally.add(ctx.deliver(evolved.original, event=evolved.event))
+            limited = delivery.attempts[-1].status == 429  # the limiter's, not the change's
+            return delivery if accepted(before) and not limited else None
 
         search = smallest_failure(
             strategies.evolved_payloads(changes=[name]),
@@ -35,6 +41,7 @@ def tolerates_evolution(ctx: CheckContext) -> Finding:
             examples=ctx.options.evolution_examples,
             shrink_budget=ctx.options.shrink_budget,
             seed=ctx.seed + index,
+            budget=ctx.budget,
         )
         tried += search.tried
         if search.failure is not None:
@@ -51,6 +58,18 @@ def tolerates_evolution(ctx: CheckContext) -> Finding:
                     original=evolved.original,
                 ),
             )
+    if not tally.accepted:
+        why = refusal(tally.statuses, tally.errors, tally.first_error)
+        if why is None and tally.limited:
+            why = tally.limited_reason()
+        return Finding(
+            NAME,
+            "inconclusive",
+            f"no evolved body nor its original was accepted, so no change can be judged: "
+            f"{why or 'see accepts-valid'}",
+        )
+    if tally.limited:
+        return Finding(NAME, "inconclusive", tally.limited_reason())
     names = ", ".join(evolution.catalogue())
     return Finding(
         NAME, "passed", f"accepted {tried} evolved bodies covering every change: {names}"

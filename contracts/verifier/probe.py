@@ -1,0 +1,90 @@
+"""One probe before the checks: can the target be reached at all, and how does it answer?
+
+Without it, an unreachable target made a dozen checks fail (or, worse, pass) on the same refused
+connection. So before any check runs, one valid body is delivered with the configured
+credentials and its outcome is said once, first:
+
+* no answer: connection refused, a DNS failure, a timeout, ``https://`` against a plain-HTTP
+  port ("the server answered plain HTTP: use http://"), ``http://`` against a TLS port ("the
+  server speaks TLS on this port: use https://"); every check that needs a connection is then
+  ``inconclusive`` with that line, and the report says it once at the top;
+* a certificate the sender refuses, or a TLS version below 1.2: left to the ``tls`` check, which
+  fails, says why, and makes the checks after it ``inconclusive``;
+* an answer: recorded like any delivery, so the run's premises (credentials, path) start from it.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from dataclasses import dataclass
+
+import httpx
+
+from contracts.verifier.context import CheckContext, fresh_body
+from mockserver.delivery import Attempt
+
+__all__ = ["Probe", "probe"]
+
+#: OpenSSL's words for "the peer did not speak TLS" (a plain-HTTP server on an https:// URL).
+_NOT_TLS = ("WRONG_VERSION_NUMBER", "wrong version number", "record layer failure",
+            "packet length too long", "http request")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What the probe found: ``unreachable`` is the one line to say when nothing can connect."""
+
+    status: int | None
+    unreachable: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"status": self.status, "unreachable": self.unreachable}
+
+
+def probe(ctx: CheckContext) -> Probe:
+    """Deliver one valid body and read the outcome; sets ``ctx.blocked`` when unreachable."""
+    event, body = fresh_body(ctx, "probe")
+    delivery = ctx.deliver(body, event=event)
+    last = delivery.attempts[-1]
+    if last.status is not None:
+        return Probe(last.status)
+    reason = _unreachable(ctx, last)
+    if reason is None:
+        return Probe(None)
+    ctx.blocked = f"not run: {reason}"
+    return Probe(None, reason)
+
+
+def _unreachable(ctx: CheckContext, attempt: Attempt) -> str | None:
+    url = httpx.URL(ctx.target.url)
+    where = f"{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+    message = attempt.error_message or ""
+    if attempt.error_kind == "tls":
+        if any(words in message for words in _NOT_TLS):
+            return f"{where} answered plain HTTP to a TLS handshake: use http://"
+        return None  # a certificate or an old protocol: the tls check names it and blocks
+    if attempt.error_kind == "connect":
+        return f"cannot connect to {where} ({message}): is the consumer running? check the URL"
+    if attempt.error_kind == "timeout":
+        return f"{where} gave no answer in time ({message}): check the URL and the consumer"
+    if url.scheme == "http" and not ctx.target.in_process and _speaks_tls(url, ctx):
+        return f"{where} speaks TLS: use https://"
+    return None  # a broken answer to this body (or an app that raised) is for the checks
+
+
+def _speaks_tls(url: httpx.URL, ctx: CheckContext) -> bool:
+    """Whether the port completes a TLS handshake (certificate unchecked: only the protocol)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with (
+            socket.create_connection(
+                (url.host, url.port or 80), timeout=ctx.options.timeout_s
+            ) as sock,
+            context.wrap_socket(sock, server_hostname=url.host),
+        ):
+            return True
+    except (OSError, ssl.SSLError):
+        return False
