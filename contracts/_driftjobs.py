@@ -82,18 +82,17 @@ def _chunks(sources: Sequence[str], jobs: int) -> list[Chunk]:
 def _read(drift: Drift, chunk: Chunk) -> int:
     """Add every line of ``chunk`` to ``drift``; lines are numbered from the chunk's start."""
     index, source, start, end = chunk
-    number = 0
+    number, position = 0, start
+    add = drift.add
     with open(source, "rb") as handle:
         handle.seek(start)
-        position = start
-        while position < end:
-            raw = handle.readline()
-            if not raw:
+        for raw in handle:
+            if position >= end:
                 break
             position += len(raw)
             number += 1
             if not raw.isspace():
-                drift.add(parse_line(raw, source, number), index)
+                add(parse_line(raw, source, number), index)
     return number
 
 

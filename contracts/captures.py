@@ -103,7 +103,7 @@ def read_captures(source: str) -> Iterator[Delivery | Problem]:
 def parse_line(raw: bytes, source: str, number: int) -> Delivery | Problem:
     """One line of a capture or of plain JSON Lines, judged as :func:`read_captures` does."""
     try:
-        document = json.loads(raw)
+        document = json.loads(raw.decode())  # str: json.loads skips guessing the encoding
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         return Problem(source, number, f"not JSON ({_why(error)})")
     if type(document) is dict and document.get("format") == CAPTURE_FORMAT:

@@ -62,10 +62,13 @@ class Seen:
             self.types.add(json_type(value))
             if at < self.first:
                 self.example = _short(value)
-        self.first = min(self.first, at)
-        if date is not None:
-            self.first_date = min(self.first_date or date, date)
-            self.last_date = max(self.last_date or date, date)
+        if at < self.first:
+            self.first = at
+        if date is not None:  # ISO dates compare as strings; called for most bodies: no min()
+            if self.first_date is None or date < self.first_date:
+                self.first_date = date
+            if self.last_date is None or date > self.last_date:
+                self.last_date = date
 
     def merge(self, other: Seen) -> None:
         if other.first < self.first and other.example:
@@ -155,6 +158,7 @@ class Drift:
         self.shapes = {
             spec.name: Shape(self.schema_set, spec.name) for spec in self.schema_set.known_events
         }
+        self._specs = {spec.name: spec for spec in self.schema_set.known_events}
         self._inferred = {event: _inferred(shape) for event, shape in self.shapes.items()}
         self._seen_fields: set[str] = set()  # outlives reset(): the watch only ever shrinks
         self._validators: dict[str, jsonschema_rs.Validator] = {}
@@ -176,8 +180,9 @@ class Drift:
         body, date = item.body, _date(item.time)
         counts.bodies += 1
         counts.date(date)
-        spec = self.schema_set.envelope_of(body)
-        if spec is None or (spec.resource in body and self.schema_set.event_of(body) is None):
+        exact = self.schema_set.event_of(body)
+        spec = self._specs[exact] if exact else self.schema_set.envelope_of(body)
+        if spec is None or (exact is None and spec.resource in body):
             value = body.get("event", "<missing>")
             key = (_short(value), tuple(sorted(k for k in body if k != "event")))
             counts.row(counts.unknown, "unknown events", key).see(at, date)
@@ -190,8 +195,11 @@ class Drift:
 
     def _shape(self, event: str, body: dict[str, Any], at: Position, date: str | None) -> None:
         counts = self.counts
-        for path, parts, name in self._inferred[event]:  # counted in every body: a few lookups
-            if _has(body, parts, name):
+        for parts, names in self._inferred[event]:  # counted in every body: a few lookups
+            seen = {
+                path for record in _records(body, parts) for name, path in names if name in record
+            }
+            for path in seen:
                 counts.row(counts.present, "present", path).see(at, date)
         if counts.walked > self._next_rebuild:  # fewer watched fields: fewer errors per body
             self._validators.clear()
@@ -242,27 +250,33 @@ def _watched(shape: Shape, seen: set[str]) -> list[str]:
     ]
 
 
-def _inferred(shape: Shape) -> list[tuple[str, tuple[str | int | None, ...], str]]:
-    return [
-        (f.path, record.parts, f.name)
-        for record in shape.records.values()
-        for f in record.fields.values()
-        if f.provenance == "inferred"
+def _inferred(shape: Shape) -> list[tuple[tuple[str | int | None, ...], list[tuple[str, str]]]]:
+    """Inferred fields by record: (record parts, [(name, path)]), each record walked once."""
+    by_record = [
+        (r.parts, [(f.name, f.path) for f in r.fields.values() if f.provenance == "inferred"])
+        for r in shape.records.values()
     ]
+    return [(parts, names) for parts, names in by_record if names]
 
 
-def _has(value: Any, parts: tuple[str | int | None, ...], name: str) -> bool:
-    """Whether the record at ``parts`` (ints and None: any item, any map key) has ``name``."""
-    if not parts:
-        return type(value) is dict and name in value
-    head, rest = parts[0], parts[1:]
-    if isinstance(head, str):
-        return type(value) is dict and head in value and _has(value[head], rest, name)
-    if type(value) is list and head is not None:
-        return any(_has(item, rest, name) for item in value)
-    if type(value) is dict and head is None:
-        return any(_has(item, rest, name) for item in value.values())
-    return False
+def _records(value: Any, parts: tuple[str | int | None, ...]) -> list[dict[str, Any]]:
+    """The objects at ``parts`` in ``value`` (ints and None: every item, every map value)."""
+    level = [value]
+    for head in parts:
+        below: list[Any] = []
+        for node in level:
+            if isinstance(head, str):
+                if type(node) is dict and head in node:
+                    below.append(node[head])
+            elif head is None:
+                if type(node) is dict:
+                    below.extend(node.values())
+            elif type(node) is list:
+                below.extend(node)
+        if not below:
+            return []
+        level = below
+    return [node for node in level if type(node) is dict]
 
 
 def _at(body: Any, path: Sequence[str | int]) -> Any:

@@ -72,16 +72,36 @@ def _escape(part: str) -> str:
     return part.replace("~", "~0").replace("/", "~1")
 
 
+def _parts(pointer: str) -> list[str]:
+    """The reference tokens of a JSON Pointer (RFC 6901), unescaped."""
+    return [part.replace("~1", "/").replace("~0", "~") for part in pointer.split("/")[1:]]
+
+
+def _at(document: Any, parts: list[str], *, strict: bool = False) -> Any:
+    """The value at ``parts``; a missing place raises when ``strict``, else reads as ``{}``."""
+    for part in parts:
+        if isinstance(document, list):
+            document = document[int(part)]
+        elif isinstance(document, dict):
+            document = document[part] if strict else document.get(part, {})
+        elif strict:
+            raise TypeError(f"{part!r} below a scalar")
+        else:
+            return {}
+    return document
+
+
 def apply_patch(document: Any, operations: list[dict[str, Any]]) -> Any:
     """``document`` with RFC 6902 ``add`` operations applied (a copy; other ops are refused)."""
     result = copy.deepcopy(document)
     for operation in operations:
         if operation.get("op") != "add":
             raise UsageError(f"only 'add' operations are supported, not {operation.get('op')!r}")
-        parts = [p.replace("~1", "/").replace("~0", "~") for p in operation["path"].split("/")[1:]]
-        parent = result
-        for part in parts[:-1]:
-            parent = parent[int(part)] if isinstance(parent, list) else parent[part]
+        parts = _parts(operation["path"])
+        try:
+            parent = _at(result, parts[:-1], strict=True)
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise UsageError(f"cannot add at {operation['path']!r}: no such place") from None
         if isinstance(parent, list):
             last = parts[-1]
             parent.insert(len(parent) if last == "-" else int(last), operation["value"])
@@ -108,10 +128,8 @@ def check_compatible(schema_set: SchemaSet, patch: Patch) -> list[str]:
             problems.append(f"{schema_file}: no such schema")
             continue
         for operation in operations:
-            *record_path, properties, key = operation["path"].split("/")[1:]
-            record: Any = schema_set.documents[name]
-            for part in record_path:
-                record = record.get(part.replace("~1", "/").replace("~0", "~"), {})
+            *record_path, properties, key = _parts(operation["path"])
+            record = _at(schema_set.documents[name], record_path)
             where = f"{schema_file}#{operation['path']}"
             if operation["op"] != "add" or properties != "properties":
                 problems.append(f"{where}: not an added property")

@@ -14,6 +14,7 @@ import pytest
 from contracts import _driftjobs, schemas, strict
 from contracts.bulk import BulkGenerator, sample_body
 from contracts.drift_report import DriftReport, build_report
+from contracts.errors import UsageError
 from contracts.evolution import catalogue
 from contracts.proposal import apply_patch, check_compatible, patched_set, write_set
 from contracts.schemas import SchemaSet
@@ -264,3 +265,40 @@ def test_drift_is_contract_layer(module: str) -> None:
         for alias in node.names
     ]
     assert [name for name in imported if name and name.startswith(FORBIDDEN)] == []
+
+
+def test_records_under_any_of_follow_the_walks_first_type_rule(tmp_path: Path) -> None:
+    documents = {name: json.loads(json.dumps(schemas.load_schema(name))) for name in schemas.schema_names()}  # fmt: skip
+    documents["transaction"]["properties"]["extra"] = {
+        "description": "Documented: test only.",
+        "anyOf": [
+            {"type": "null"},
+            {"type": "object", "properties": {"a": {"type": "string"}}},
+            {"type": "array", "items": {"type": "object", "properties": {"b": {}}}},
+        ],
+    }
+    mine = SchemaSet(documents, origin="test")
+    bodies = []
+    for extra in (None, {"a": "x", "z": 1}, [{"b": 1, "y": 2}, {"q": 0}], "text", {"a": "y"}):
+        body = schemas.example("transaction.create")
+        body["transaction"]["extra"] = extra
+        bodies.append(body)
+    path = _write_lines(tmp_path / "x.jsonl", bodies)
+    expected: Counter[str] = Counter()
+    for body in bodies:
+        expected.update({normalise(p) for p in strict.undocumented(body, schema_set=mine)})
+    assert expected == {"$.transaction.extra.z": 1, "$.transaction.extra[*].y": 1, "$.transaction.extra[*].q": 1}  # fmt: skip
+    report = report_of(path, schema_set=mine)
+    assert {r["path"]: r["count"] for r in report.undocumented} == dict(expected)
+
+
+def _write_lines(path: Path, bodies: list[Any]) -> Path:
+    path.write_text("".join(json.dumps(b) + "\n" for b in bodies))
+    return path
+
+
+def test_a_patch_at_no_such_place_is_refused() -> None:
+    with pytest.raises(UsageError, match=r"cannot add at '/nope/x': no such place"):
+        apply_patch({"properties": {}}, [{"op": "add", "path": "/nope/x", "value": 1}])
+    with pytest.raises(UsageError, match="only 'add' operations"):
+        apply_patch({}, [{"op": "remove", "path": "/a"}])

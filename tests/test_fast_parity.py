@@ -60,6 +60,7 @@ def _check_chunk(seed: int, count: int) -> tuple[Counter[str], list[str]]:
     return tally, disagreements
 
 
+@pytest.mark.slow
 def test_fast_and_reference_validators_agree_on_100k_bodies() -> None:
     schema_set = schemas.bundled()
     for spec in schema_set.known_events:  # compile (and import jsonschema) once, before forking

@@ -58,9 +58,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--jobs",
         type=int,
-        default=1,
+        default=0,
         metavar="N",
-        help=f"processes for files over 64 MB (0: one per core, here {default_jobs()})",
+        help=f"processes for files over 64 MB (default 0: one per core, here {default_jobs()}; "
+        "1: this process only)",
     )
     parser.add_argument(
         "--top", type=int, default=20, metavar="N", help="rows per section in the summary"
