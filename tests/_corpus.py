@@ -135,7 +135,10 @@ def _replacement(node: Node, rng: random.Random, c: RandomChooser) -> Any:
 
 
 def mutate(body: dict[str, Any], nodes: list[Node], rng: random.Random) -> dict[str, Any]:
-    """One to three mutations of ``body`` (a fresh copy); may land valid, mostly does not."""
+    """One to three mutations of ``body`` (a fresh copy); may land valid, mostly does not.
+
+    The result went through ``json.dumps``/``json.loads``: JSON data, as a body on the wire.
+    """
     c = RandomChooser(rng)
     records = [
         n for n in nodes if isinstance(n.value, dict) and n.schema and n.schema.get("required")
@@ -155,7 +158,10 @@ def mutate(body: dict[str, Any], nodes: list[Node], rng: random.Random) -> dict[
             set_at(body, node.path, _replacement(node, rng, c))
         except (KeyError, IndexError, TypeError):
             continue  # an earlier mutation replaced this node's parent: skip it
-    return body
+    # Through JSON, as from the wire: a later mutation may have set an int key on an object
+    # that replaced a list (set_at), which no JSON body can have.
+    mutated: dict[str, Any] = json.loads(json.dumps(body))
+    return mutated
 
 
 def corpus(seed: int, count: int) -> Iterator[tuple[str, dict[str, Any]]]:
