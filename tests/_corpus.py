@@ -8,6 +8,7 @@ their bounds, types, required fields, coordinates, the event constant, and anyth
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import string
@@ -155,7 +156,9 @@ def mutate(body: dict[str, Any], nodes: list[Node], rng: random.Random) -> dict[
                     del target[rng.choice(present)]
                 continue
             node = rng.choice(nodes[1:])
-            set_at(body, node.path, _replacement(node, rng, c))
+            # A copy: the odd values are shared constants, and a later mutation may write
+            # into the one placed here (or place it inside itself).
+            set_at(body, node.path, copy.deepcopy(_replacement(node, rng, c)))
         except (KeyError, IndexError, TypeError):
             continue  # an earlier mutation replaced this node's parent: skip it
     # Through JSON, as from the wire: a later mutation may have set an int key on an object
