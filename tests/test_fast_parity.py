@@ -34,7 +34,7 @@ from tests._corpus import (
     random_uri,
 )
 
-BODIES = 100_000
+BODIES = 100_400  # a few are not objects of a known event after mutation: 100,000+ compared
 CHUNKS = 8  # seeds; two worker processes take them in turn
 SHOWN = 3
 
@@ -73,12 +73,12 @@ def test_fast_and_reference_validators_agree_on_100k_bodies() -> None:
     tally: Counter[str] = sum((t for t, _ in results), Counter())
     disagreements = [line for _, lines in results for line in lines]
     assert disagreements == []
-    assert tally.total() >= BODIES
+    assert tally.total() - tally["judged before validation"] >= 100_000
     # The corpus is what it claims: valid bodies of every kind, and plenty broken ones.
-    assert tally["generated valid"] >= 0.19 * BODIES and tally["generated invalid"] == 0
-    assert tally["evolved valid"] >= 0.14 * BODIES and tally["evolved invalid"] == 0
-    assert tally["bulk-evolved valid"] >= 0.04 * BODIES
-    assert tally["mutated invalid"] >= 0.4 * BODIES and tally["mutated valid"] >= 0.01 * BODIES
+    assert tally["generated valid"] >= 20_000 and tally["generated invalid"] == 0
+    assert tally["evolved valid"] >= 15_000 and tally["evolved invalid"] == 0
+    assert tally["bulk-evolved valid"] >= 5_000
+    assert tally["mutated invalid"] >= 50_000 and tally["mutated valid"] >= 1_000
 
 
 def _date_time_strings() -> list[str]:

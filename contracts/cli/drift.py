@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -33,8 +34,12 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "drift",
         help=HELP,
-        description=HELP + ". Each CAPTURE is a JSON Lines file of r360-capture/1 deliveries "
-        "(from `record`) or of plain webhook bodies; lines are streamed, in constant memory.",
+        description=textwrap.fill(
+            HELP + ". Each CAPTURE is a JSON Lines file of r360-capture/1 deliveries (from "
+            "`record`) or of plain webhook bodies; lines are streamed, in constant memory. "
+            "See docs/drift.md.",
+            width=79,
+        ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
