@@ -110,6 +110,13 @@ class Counts:
             found = table[key] = Seen()
         return found
 
+    def seen_field(self, path: str) -> Seen:
+        """The row of a documented field (never dropped: the schemas bound their number)."""
+        found = self.present.get(path)
+        if found is None:
+            found = self.present[path] = Seen()
+        return found
+
     def date(self, date: str | None) -> None:
         if date is not None:
             self.first_date = min(self.first_date or date, date)
@@ -137,7 +144,7 @@ class Counts:
                 row = mine.get(key)
                 if row is not None:
                     row.merge(seen)
-                elif len(mine) < MAX_ROWS:
+                elif len(mine) < MAX_ROWS or mine is self.present:
                     mine[key] = seen
                 else:
                     self.dropped[name] += seen.count
@@ -200,7 +207,7 @@ class Drift:
                 path for record in _records(body, parts) for name, path in names if name in record
             }
             for path in seen:
-                counts.row(counts.present, "present", path).see(at, date)
+                counts.seen_field(path).see(at, date)
         if counts.walked > self._next_rebuild:  # fewer watched fields: fewer errors per body
             self._validators.clear()
             self._next_rebuild = 2 * counts.walked
@@ -226,7 +233,7 @@ class Drift:
         for path, (record, key, value) in found.items():
             if not key:
                 self._seen_fields.add(path)
-                counts.row(counts.present, "present", path).see(at, date)
+                counts.seen_field(path).see(at, date)
                 continue
             counts.row(counts.undocumented, "undocumented", path).see(at, date, value, typed=True)
             targets.setdefault((record.schema_file, record.pointer, key), value)

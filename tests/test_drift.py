@@ -302,3 +302,19 @@ def test_a_patch_at_no_such_place_is_refused() -> None:
         apply_patch({"properties": {}}, [{"op": "add", "path": "/nope/x", "value": 1}])
     with pytest.raises(UsageError, match="only 'add' operations"):
         apply_patch({}, [{"op": "remove", "path": "/a"}])
+
+
+def test_tables_are_bounded_however_varied_the_traffic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from contracts import drift
+
+    monkeypatch.setattr(drift, "MAX_ROWS", 5)
+    bodies = []
+    for index in range(12):
+        body = schemas.example("task.completed")
+        body["task"][f"field_{index}"] = index
+        bodies.append(body)
+    report = report_of(_write_lines(tmp_path / "varied.jsonl", bodies))
+    assert len(report.undocumented) == 5 and report.dropped == {"undocumented": 14}
+    assert report.bodies == 12  # every body still counted
