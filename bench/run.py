@@ -9,10 +9,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import generate, send, validate, verify
+from bench import drift, generate, send, validate, verify
 from bench.common import Row
 
-BENCHMARKS = (generate, validate, send, verify)
+BENCHMARKS = (generate, validate, drift, send, verify)
 
 
 def print_table(rows: list[Row]) -> None:

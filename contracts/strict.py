@@ -22,18 +22,24 @@ from contracts.walk import iter_nodes
 __all__ = ["undocumented"]
 
 
-def undocumented(payload: JSON, *, event: str | None = None) -> list[str]:
+def undocumented(
+    payload: JSON, *, event: str | None = None, schema_set: schemas.SchemaSet | None = None
+) -> list[str]:
     """JSON paths in ``payload`` that the contract does not describe, in document order.
 
     Unknown keys are reported where they appear (``$.transaction.photos[0].blur_score``); their
     contents are not walked further. For a body of an unknown event, the unknown resource key is
-    reported and a known resource key is walked with its usual schema.
+    reported and a known resource key is walked with its usual schema. ``schema_set`` is the
+    bundled contract unless given.
     """
     if not isinstance(payload, Mapping):
         return []
+    chosen = schema_set or schemas.bundled()
     if event is None:
-        spec = schemas.envelope_of(payload)
-        event = spec.name if spec else schemas.known_events()[0].name
+        spec = chosen.envelope_of(payload)
+        event = spec.name if spec else chosen.known_events[0].name
     return [
-        schemas.format_path(n.path) for n in iter_nodes(payload, event=event) if n.schema is None
+        schemas.format_path(n.path)
+        for n in iter_nodes(payload, event=event, schema_set=chosen)
+        if n.schema is None
     ]

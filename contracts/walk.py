@@ -60,10 +60,16 @@ def resolve(
     return schema, resolver
 
 
-def iter_nodes(payload: Any, *, event: str) -> Iterator[Node]:
-    """Every node of ``payload`` judged as ``event``, parents before children, in body order."""
-    schema = schemas.load_schema(event)
-    resolver = schemas.registry().resolver(base_uri=schema["$id"])
+def iter_nodes(
+    payload: Any, *, event: str, schema_set: schemas.SchemaSet | None = None
+) -> Iterator[Node]:
+    """Every node of ``payload`` judged as ``event``, parents before children, in body order.
+
+    ``schema_set`` is the bundled contract unless given (a set patched by ``drift --apply``).
+    """
+    chosen = schema_set or schemas.bundled()
+    schema = chosen.load(event)
+    resolver = chosen.registry.resolver(base_uri=schema["$id"])
     yield from _walk(payload, schema, resolver, ())
 
 

@@ -2,7 +2,8 @@
 
 Errors the user can fix (a bad flag, file, event name) derive from ``R360Error`` and become one
 line on stderr with exit code 2, never a traceback: DESIGN.md's exit codes are 0 all passed,
-1 a check failed or a body violates, 2 bad usage or input.
+1 a check failed or a body violates, 2 bad usage or input (``drift`` adds 3: the contract is
+behind traffic).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from contracts.cli import (
     consumer,
     demo,
     diff,
+    drift,
     example,
     load,
     schema,
@@ -24,7 +26,7 @@ from contracts.cli import (
     validate,
     verify,
 )
-from mockserver.errors import R360Error
+from contracts.errors import R360Error
 
 __all__ = ["main"]
 
@@ -32,6 +34,7 @@ PROG = "r360-webhooks"
 #: Sub-command modules; each offers ``register(subparsers)`` and sets ``func`` on its parser.
 COMMANDS: tuple[ModuleType, ...] = (
     validate,
+    drift,
     schema,
     example,
     send,
@@ -65,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the process exit code (0, 1 or 2)."""
+    """Run the CLI; returns the process exit code (0, 1, 2, or 3 from ``drift``)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -1,0 +1,123 @@
+"""Drift speed: ``r360-webhooks drift`` on 1,000,000 captured deliveries vs a raw jsonschema-rs loop.
+
+Issue 15, item 4: drift over a million captured bodies must take seconds, not minutes, and reach
+at least 0.25x the bodies/s of the loop a user would write over the same capture file: parse each
+line, parse its ``body``, ``is_valid`` against ``webhook.json`` with jsonschema-rs (formats on).
+The capture is ``r360-capture/1`` as ``record`` writes it: 80 % valid bodies, 15 % evolved (new
+fields), 5 % broken (an integer id or a month 13), times over 30 days. Ours runs the command in
+this process (summary to a buffer) as a user would, which splits a file this big across one
+process per core; the row with ``--jobs 1`` (one process) is for information. All get RUNS runs,
+interleaved, medians compared.
+``R360_DRIFT_BODIES`` changes the size (default 1,000,000; about 2.7 GB in a temp folder).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.common import Row
+from contracts import schemas
+from contracts.bulk import BulkGenerator
+
+BODIES = int(os.environ.get("R360_DRIFT_BODIES", "1000000"))
+RUNS = int(os.environ.get("R360_DRIFT_RUNS", "1"))
+
+
+def capture_file(path: Path, count: int) -> None:
+    """``count`` r360-capture/1 lines: 80 % valid, 15 % evolved, 5 % broken."""
+    rng = random.Random(15)
+    valid = BulkGenerator(seed=15, templates=200)
+    evolved = BulkGenerator(seed=16, evolved=True, templates=200)
+    with path.open("w", encoding="utf-8") as out:
+        for index in range(count):
+            kind = index % 20
+            body = (next(evolved) if kind < 3 else next(valid)).body.decode()
+            if kind == 3:
+                payload = json.loads(body)
+                resource = payload.get("transaction") or payload.get("task")
+                if rng.random() < 0.5:
+                    resource["id"] = rng.randint(1, 10**9)
+                else:
+                    resource["created_at"] = "2026-13-01T00:00:00Z"
+                body = json.dumps(payload)
+            day, second = 1 + index * 30 // count, index % 86400
+            line = {
+                "format": "r360-capture/1",
+                "time": f"2026-11-{day:02d}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}.000Z",
+                "event": None,
+                "content_type": "application/json",
+                "body": body,
+                "headers": ["content-type", "authorization"],
+                "auth": "Authorization: Bearer [REDACTED]",
+                "remote": "127.0.0.1",
+                "answer": {"status": 202, "duration_s": 0.004},
+            }
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def run() -> list[Row]:
+    import jsonschema_rs
+
+    from contracts.cli import main
+
+    documents = [schemas.load_schema(name) for name in schemas.schema_names()]
+    registry = jsonschema_rs.Registry([(doc["$id"], doc) for doc in documents])
+    fast = jsonschema_rs.validator_for(
+        schemas.load_schema("webhook"), registry=registry, validate_formats=True
+    )
+
+    def raw(path: Path) -> None:
+        with path.open("rb") as lines:
+            for line in lines:
+                fast.is_valid(json.loads(json.loads(line)["body"]))
+
+    def ours(path: Path, *jobs: str) -> None:
+        with contextlib.redirect_stdout(io.StringIO()):
+            main(["drift", str(path), *jobs])
+
+    with tempfile.TemporaryDirectory(prefix="r360-bench-drift-") as tmp:
+        path, warm = Path(tmp) / "staging.capture.jsonl", Path(tmp) / "warm.jsonl"
+        started = time.perf_counter()
+        capture_file(path, BODIES)
+        capture_file(warm, 2000)
+        size = path.stat().st_size / 1e9
+        print(
+            f"capture: {BODIES:,} deliveries, {size:.2f} GB, written in {time.perf_counter() - started:.0f} s"
+        )
+        ours(warm)
+        raw(warm)
+        times: dict[str, list[float]] = {"raw": [], "ours": [], "one": []}
+        for _ in range(RUNS):
+            times["raw"].append(_timed(lambda: raw(path)))
+            times["ours"].append(_timed(lambda: ours(path)))
+            times["one"].append(_timed(lambda: ours(path, "--jobs", "1")))
+        for name, values in times.items():
+            print(f"  {name}: {', '.join(f'{v:.1f} s' for v in values)}", flush=True)
+    rates = {name: BODIES / statistics.median(values) for name, values in times.items()}
+    label = f"{BODIES // 1000:,}k captured"
+    return [
+        Row(f"drift, {label}", rates["ours"], "raw jsonschema-rs loop, same file", rates["raw"], "bodies/s", ">= 0.25x"),
+        Row(f"drift --jobs 1, {label}", rates["one"], "raw jsonschema-rs loop, same file", rates["raw"], "bodies/s", "(info)"),
+        Row(f"drift wall time, {label} (s)", BODIES / rates["ours"], "one minute (s)", 60.0, "s", "(info)"),
+    ]  # fmt: skip
+
+
+if __name__ == "__main__":
+    from bench.run import print_table
+
+    print_table(run())

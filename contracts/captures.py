@@ -1,0 +1,144 @@
+"""Read captured deliveries (``r360-capture/1``) or plain JSON Lines of bodies, as a stream.
+
+Why this module exists: ``r360-webhooks drift`` judges what Record360 actually sent, recorded in
+staging by ``r360-webhooks record``. A capture is JSON Lines, one delivery per line::
+
+    {"format": "r360-capture/1", "time": "2026-11-30T04:05:06.123Z", "event": "transaction.create",
+     "content_type": "application/json", "body": "<raw body as UTF-8 text>", "headers": [...],
+     "auth": "Authorization: Bearer [REDACTED]", "remote": "127.0.0.1", "answer": {...}}
+
+with ``body_b64`` (base64 of the raw bytes) instead of ``body`` when the body was not UTF-8. A line
+without ``"format": "r360-capture/1"`` is a plain webhook body, so a file of bodies works too.
+
+Lines are read one at a time (constant memory, any size). A line that cannot be used (not JSON, a
+capture whose body is not JSON or not an object) is yielded as a :class:`Problem` with its line
+number and the reading goes on; only a file that cannot be read at all (missing, a directory,
+binary) raises :class:`~contracts.errors.InputError`, before any line is yielded.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contracts.errors import InputError
+
+__all__ = ["CAPTURE_FORMAT", "Delivery", "Problem", "check_readable", "read_captures"]
+
+#: The ``format`` value of a capture line; any other line is a plain body.
+CAPTURE_FORMAT = "r360-capture/1"
+_SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One body to judge: where it is (``source:line``), when it was captured, the parsed body."""
+
+    source: str
+    line: int
+    time: str | None
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A line that holds no usable body, and why (counted and reported, never fatal)."""
+
+    source: str
+    line: int
+    reason: str
+
+
+def check_readable(source: str) -> None:
+    """Raise :class:`InputError` (one line) unless ``source`` is a readable text file.
+
+    Binary means a NUL byte or bytes that are not UTF-8 in the first 8 KiB, as ``grep`` decides.
+    """
+    path = Path(source)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except FileNotFoundError:
+        raise InputError("no such file; check the path", source=source) from None
+    except IsADirectoryError:
+        raise InputError(
+            "is a directory; pass capture or JSON Lines files", source=source
+        ) from None
+    except OSError as error:
+        raise InputError(f"cannot read ({error.strerror or error})", source=source) from None
+    if b"\0" in head or not _is_utf8_prefix(head):
+        raise InputError(
+            "is a binary file, not a capture or JSON Lines (text, one JSON value a line)",
+            source=source,
+        )
+
+
+def _is_utf8_prefix(head: bytes) -> bool:
+    for cut in range(4):  # the sniffed block may end inside a multi-byte character
+        try:
+            head[: len(head) - cut].decode("utf-8")
+            return True
+        except UnicodeDecodeError:
+            if len(head) < _SNIFF_BYTES:
+                return False
+    return False
+
+
+def read_captures(source: str) -> Iterator[Delivery | Problem]:
+    """Every delivery in ``source`` (checked with :func:`check_readable` first), or the problem
+    that stops each line; blank lines are skipped."""
+    check_readable(source)
+    with open(source, "rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            if raw.isspace():
+                continue
+            yield parse_line(raw, source, number)
+
+
+def parse_line(raw: bytes, source: str, number: int) -> Delivery | Problem:
+    """One line of a capture or of plain JSON Lines, judged as :func:`read_captures` does."""
+    try:
+        document = json.loads(raw.decode())  # str: json.loads skips guessing the encoding
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return Problem(source, number, f"not JSON ({_why(error)})")
+    if type(document) is dict and document.get("format") == CAPTURE_FORMAT:
+        return _capture(document, source, number)
+    if type(document) is not dict:
+        return Problem(source, number, f"a JSON {_kind(document)}, not a webhook body (an object)")
+    return Delivery(source, number, None, document)
+
+
+def _capture(capture: dict[str, Any], source: str, number: int) -> Delivery | Problem:
+    time = capture.get("time")
+    text = capture.get("body")
+    try:
+        if isinstance(text, str):
+            body = json.loads(text)
+        elif isinstance(capture.get("body_b64"), str):
+            body = json.loads(base64.b64decode(capture["body_b64"], validate=True))
+        else:
+            return Problem(source, number, "capture line without a body or body_b64")
+    except binascii.Error:
+        return Problem(source, number, "capture body_b64 is not base64")
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return Problem(source, number, f"capture body is not JSON ({_why(error)})")
+    if type(body) is not dict:
+        return Problem(source, number, f"capture body is a JSON {_kind(body)}, not an object")
+    return Delivery(source, number, time if isinstance(time, str) else None, body)
+
+
+def _why(error: ValueError) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at column {error.colno}"
+    return "not UTF-8"
+
+
+def _kind(value: Any) -> str:
+    return {list: "array", str: "string", bool: "boolean"}.get(
+        type(value), "null" if value is None else "number"
+    )

@@ -1,0 +1,165 @@
+"""``r360-webhooks drift``: exit codes 0/1/2/3, bad input, --markdown, --report-json, --apply."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from contracts import schemas
+from contracts.cli import main
+
+TASK = schemas.example("task.completed")
+
+
+def _file(path: Path, *bodies: object) -> Path:
+    path.write_text("".join(json.dumps(b) + "\n" for b in bodies))
+    return path
+
+
+def _with(**task: object) -> dict[str, object]:
+    return {**TASK, "task": {**TASK["task"], **task}}
+
+
+@pytest.mark.parametrize(
+    ("bodies", "code", "last"),
+    [
+        ([TASK, TASK], 0, "exit 0: no drift"),
+        ([TASK, _with(id=7)], 1, "exit 1: violations of the contract"),
+        (
+            [TASK, _with(priority_level=3)],
+            3,
+            "exit 3: the contract is behind traffic (undocumented paths or unknown events)",
+        ),
+        (
+            [TASK, {"event": "created", "work_order": {}}],
+            3,
+            "exit 3: the contract is behind traffic (undocumented paths or unknown events)",
+        ),
+        ([_with(id=7, priority_level=3)], 1, "exit 1: violations of the contract"),
+    ],
+    ids=["clean", "violation", "undocumented", "unknown-event", "both"],
+)
+def test_exit_codes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bodies: list[object], code: int, last: str
+) -> None:
+    path = _file(tmp_path / "capture.jsonl", *bodies)
+    assert main(["drift", str(path)]) == code
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{len(bodies)} bodies from 1 file, judged against ")
+    assert out[-1] == last
+
+
+def test_summary_names_the_findings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _file(tmp_path / "c.jsonl", TASK, _with(id=7), _with(priority_level=3))
+    main(["drift", str(path), "--top", "1"])
+    out = capsys.readouterr().out
+    assert f"       1  type      $.task.id  (first {path}:2)" in out
+    assert f"       1   33.3%  $.task.priority_level  number  e.g. 3  ({path}:3)" in out
+    assert "proposed patch: 1 added properties in task.json (compatible)" in out
+    assert "  ... and " in out  # --top 1 cuts the list of fields never seen
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p / "missing.jsonl", "missing.jsonl: no such file; check the path"),
+        (lambda p: p, ": is a directory; pass capture or JSON Lines files"),
+        (
+            lambda p: (
+                (p / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR") and p / "photo.png"
+            ),
+            "photo.png: is a binary file, not a capture or JSON Lines (text, one JSON value a line)",
+        ),
+        (
+            lambda p: (
+                (p / "latin1.jsonl").write_bytes(b'{"a": "caf\xe9"}\n') and p / "latin1.jsonl"
+            ),
+            "latin1.jsonl: is a binary file, not a capture or JSON Lines (text, one JSON value a line)",
+        ),
+    ],
+    ids=["missing", "directory", "binary", "not-utf8"],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make: object, message: str
+) -> None:
+    good = _file(tmp_path / "good.jsonl", TASK)
+    bad = make(tmp_path)  # type: ignore[operator]
+    assert main(["drift", str(good), str(bad)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing is judged when any input is bad
+    assert captured.err.startswith("r360-webhooks: error: ")
+    assert captured.err.endswith(message + "\n") and captured.err.count("\n") == 1
+
+
+def test_bad_options_and_a_bad_schema_folder_are_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = _file(tmp_path / "good.jsonl", TASK)
+    assert main(["drift", str(good), "--schemas", str(tmp_path / "nowhere")]) == 2
+    assert capsys.readouterr().err.endswith("nowhere: not a folder of schema files\n")
+    assert main(["drift", str(good), "--jobs", "-1"]) == 2
+    with pytest.raises(SystemExit) as stopped:
+        main(["drift"])
+    assert stopped.value.code == 2
+
+
+def test_reports_as_json_and_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _file(tmp_path / "c.jsonl", TASK, _with(id=7), _with(priority_level=3))
+    report, notes = tmp_path / "report.json", tmp_path / "report.md"
+    args = ["drift", str(path), "--report-json", str(report), "--markdown", str(notes)]
+    assert main(args) == 1
+    document = json.loads(report.read_text())
+    assert {"bodies", "events", "violations", "undocumented", "unseen", "proposed_patch"} <= set(document)  # fmt: skip
+    assert document["violations"] == [{"path": "$.task.id", "rule": "type", "count": 1, "line": f"{path}:2"}]  # fmt: skip
+    assert document["undocumented"][0] == {
+        "path": "$.task.priority_level", "count": 1, "share": 0.3333, "types": ["number"], "example": "3", "line": f"{path}:3",
+    }  # fmt: skip
+    assert document["proposed_patch"]["task.json"][0]["path"] == "/properties/priority_level"
+    text = notes.read_text()
+    assert text.startswith("# Drift report\n")
+    assert f"| `$.task.id` | type | 1 | {path}:2 |" in text
+    assert "## Proposed schema change" in text and '"op": "add"' in text
+    capsys.readouterr()
+    assert main(["drift", str(path), "--markdown", "-"]) == 1
+    assert capsys.readouterr().out.startswith("# Drift report\n")  # instead of the summary
+
+
+def test_apply_writes_a_usable_schema_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _file(tmp_path / "c.jsonl", TASK, _with(priority_level=3))
+    target = tmp_path / "proposed"
+    assert main(["drift", str(path), "--apply", str(target)]) == 3
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"wrote {len(schemas.schema_names())} schema files to {target} (patched: task.json)"
+    )
+    assert main(["drift", str(path), "--schemas", str(target)]) == 0
+    task = json.loads((target / "task.json").read_text())
+    assert task["properties"]["priority_level"]["description"] == "Seen in traffic (1 of 2 bodies)."
+
+
+def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str], repo_root: Path) -> None:
+    with pytest.raises(SystemExit):
+        main(["drift", "--help"])
+    out = capsys.readouterr().out
+    for code in ("0  no drift", "1  violations", "2  bad input", "3  no violations"):
+        assert code in out
+    guide = (repo_root / "docs" / "drift.md").read_text()
+    for code in ("| 0 |", "| 1 |", "| 2 |", "| 3 |", "--apply", "--markdown", "--report-json"):
+        assert code in guide
+
+
+def test_no_traceback_from_the_command(tmp_path: Path, repo_root: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "contracts", "drift", str(tmp_path / "missing")],
+        cwd=repo_root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert (
+        done.stderr
+        == f"r360-webhooks: error: {tmp_path / 'missing'}: no such file; check the path\n"
+    )
