@@ -19,8 +19,9 @@ demo: $(STAMP)
 browser:
 	./scripts/install-browser.sh
 
+# Four workers on two cores: the suite mostly waits (sockets, servers, retry schedules).
 test: $(STAMP) browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 4
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

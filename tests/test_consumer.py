@@ -183,6 +183,8 @@ def test_the_scheme_word_is_case_insensitive(word: str) -> None:
 @pytest.mark.parametrize(
     "value",
     [f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}", f"Basic {TOKEN}", TOKEN, "Bearer tökén", ""],
+    # Stable ids (the token is random): pytest-xdist workers must collect the same tests.
+    ids=["longer", "shorter", "basic-scheme", "no-scheme", "non-ascii", "empty"],
 )
 def test_near_misses_are_refused(value: str) -> None:
     response = post(consumer(BearerAuth(TOKEN)), body(), {"Authorization": value})
