@@ -34,8 +34,9 @@ from typing import Any
 
 from contracts.bulk import BulkBody
 from mockserver.delivery import Delivery, Engine, Sender
-from mockserver.delivery.pacing import PlanPacer
+from mockserver.delivery.pacing import PlanPacer, check_rate
 from mockserver.delivery.records import Attempt
+from mockserver.delivery.sender import check_concurrency
 from mockserver.delivery.summary import percentile
 from mockserver.errors import UsageError
 
@@ -58,9 +59,15 @@ DEFAULT_CONCURRENCY = 64
 REPORT_VERSION = 1
 
 
-def _number(name: str, value: float, what: str) -> float:
-    if not math.isfinite(value) or value <= 0:
-        raise UsageError(f"{name} {value:g} must be more than 0 {what}")
+#: The longest load run: a day (a soak beyond that is a job for Locust's distributed runners).
+MAX_DURATION_S = 86_400.0
+
+
+def _duration(value: float) -> float:
+    if not 0 < value <= MAX_DURATION_S:  # also refuses NaN and infinities
+        raise UsageError(
+            f"--duration {value:g} must be more than 0 and at most {MAX_DURATION_S:g} s"
+        )
     return float(value)
 
 
@@ -73,8 +80,8 @@ class LoadPlan:
     ramp: bool = False
 
     def __post_init__(self) -> None:
-        _number("--rate", self.rate, "requests per second")
-        _number("--duration", self.duration_s, "seconds")
+        check_rate(self.rate, "--rate")
+        _duration(self.duration_s)
 
     @property
     def start_rate(self) -> float:
@@ -369,8 +376,7 @@ class LoadRun:
                 f"a load run counts each request once, but the sender's retry policy "
                 f"{sender.policy.name!r} retries; make it with retry='none'"
             )
-        if concurrency < 1:
-            raise UsageError(f"--concurrency {concurrency} must be at least 1")
+        check_concurrency(concurrency, "--concurrency")
         self.sender = sender
         self.plan = plan
         self.concurrency = concurrency

@@ -14,7 +14,8 @@ import httpx
 from werkzeug.test import Client
 
 from mockserver.server import App, create_app
-from mockserver.server.subscriptions import ServerConfig, Subscription, parse_subscription
+from mockserver.server.config import ServerConfig
+from mockserver.server.subscriptions import Subscription, parse_subscription
 
 #: Every poll in these tests gives up after this long: a hang is a failure, not a stuck run.
 WAIT_S = 10.0

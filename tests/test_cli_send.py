@@ -198,8 +198,8 @@ def test_payload_file_is_sent_as_is_and_cycled(
     ("args", "error"),
     [
         (["--count", "0"], "--count 0 must be at least 1"),
-        (["--rate", "0"], "--rate 0.0 must be more than 0 deliveries per second"),
-        (["--concurrency", "0"], "--concurrency 0 must be at least 1"),
+        (["--rate", "0"], "--rate 0 must be from 0.001 to 1e+06 per second"),
+        (["--concurrency", "0"], "--concurrency 0 must be from 1 to 4096"),
         (["--auth", "bearr:xyz"], "--auth: unknown auth scheme 'bearr'"),
         (["--auth", "bearer:env:R360_UNSET_VAR"], "environment variable 'R360_UNSET_VAR'"),
         (["--retry", "forever"], "unknown retry policy 'forever'"),

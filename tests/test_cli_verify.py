@@ -79,10 +79,10 @@ def test_wrong_credentials_make_accepts_valid_inconclusive_with_exit_1(
             "unknown check(s) 'nope'; known: tls, ",
         ),
         (["ftp://127.0.0.1/h"], "URL 'ftp://127.0.0.1/h' is not an absolute http(s) URL"),
-        (["http://127.0.0.1:9/h", "--examples", "0"], "--examples 0 must be at least 1"),
+        (["http://127.0.0.1:9/h", "--examples", "0"], "--examples 0 must be from 1 to 10000"),
         (
             ["http://127.0.0.1:9/h", "--latency-bound", "0"],
-            "--latency-bound 0.0 must be more than 0 seconds",
+            "--latency-bound 0.0 must be seconds > 0 and <= 3600",
         ),
         (["http://127.0.0.1:9/h", "--auth", "jwt:hs999:x"], "--auth: "),
     ],
@@ -100,3 +100,25 @@ def test_demo_verifies_the_reference_consumer(capsys: pytest.CaptureFixture[str]
     assert main(["demo", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert "9 passed, 0 failed, 0 inconclusive, 0 warnings, 0 skipped" in out
+
+
+def test_rich_markup_from_the_consumer_is_printed_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reason phrase, a header, a body and a URL path with Rich markup in them: the report is
+    written (first) and printed, nothing crashes after the checks ran."""
+    from werkzeug.wrappers import Request, Response
+
+    from tests.servers import serve_wsgi
+
+    @Request.application
+    def markup(request: Request) -> Response:
+        request.get_data()
+        return Response("[/x] [bold]no[/]", status="500 [/x]Broken[/bold]", headers={"X-M": "[/x]"})
+
+    report = tmp_path / "report.json"
+    with serve_wsgi(markup) as server:
+        code = main(["verify", f"{server.url}/hook[/x]", "--report-json", str(report), *FAST])
+    out = capsys.readouterr().out
+    assert code == 1 and json.loads(report.read_text())["checks"]
+    assert "[/x]" in out  # printed as the text it is

@@ -19,8 +19,8 @@ from werkzeug.test import Client
 from contracts import schemas
 from mockserver.server import create_app
 from mockserver.server._dashboard_assets import SCRIPT
+from mockserver.server.config import ServerConfig
 from mockserver.server.store import FINAL_STATES, STATES
-from mockserver.server.subscriptions import ServerConfig
 from tests._server import Sink, running_app, subscription, wait_for_status
 
 TOKEN = "dashboard-bearer-token-0123"
@@ -113,7 +113,7 @@ def test_the_detail_page_shows_attempts_redacted_and_the_payload(client: Client)
 
 def test_a_redelivery_links_both_ways(client: Client) -> None:
     [original] = deliver(client, event="task.completed")
-    redo = client.post(f"/v1/deliveries/{original['id']}/redeliver").json["deliveries"][0]
+    redo = client.post(f"/v1/deliveries/{original['id']}/redeliver", json={}).json["deliveries"][0]
     wait_for_status(client, redo["id"])
 
     assert f'href="/deliveries/{redo["id"]}"' in page(client, f"/deliveries/{original['id']}")

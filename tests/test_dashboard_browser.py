@@ -9,6 +9,7 @@ skipped browser test would let a broken dashboard through. Screenshots go to ``t
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ from werkzeug.wrappers import Request, Response
 from mockserver.auth import BearerAuth
 from mockserver.consumer import ConsumerConfig
 from mockserver.server import create_app
-from mockserver.server.subscriptions import ServerConfig
+from mockserver.server.config import ServerConfig
 from mockserver.serving import RunningConsumer, serve_consumer
 from tests._server import subscription
 from tests.servers import serve_wsgi
@@ -82,7 +83,7 @@ def artifacts(repo_root: Path) -> Path:
 
 
 @contextmanager
-def chromium(profile: Path) -> Iterator[webdriver.Chrome]:
+def chromium(profile: Path, *extra: str) -> Iterator[webdriver.Chrome]:
     """Headless Chromium with a fresh profile; fails (never skips) when it is not installed."""
     missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
     if missing:
@@ -93,7 +94,7 @@ def chromium(profile: Path) -> Iterator[webdriver.Chrome]:
         )
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in (*ARGUMENTS, f"--user-data-dir={profile}"):
+    for argument in (*ARGUMENTS, *extra, f"--user-data-dir={profile}"):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -244,3 +245,78 @@ def test_a_delivery_page_follows_the_retries_until_final(
         assert re.search(r"503 \d+ ms next attempt 1\.\d s later$", attempts[0].text)  # jittered
         assert driver.find_element(By.ID, "attempt-count").text == "2"
         assert driver.execute_script("return window.notReloaded") is True
+
+
+ATTACK = """<!doctype html><html><body><p id="done">no</p><script>
+(async () => {
+  const target = %s;
+  const event = JSON.stringify({event: "transaction.create"});
+  const hook = JSON.stringify({id: "evil", url: "http://127.0.0.1:9/steal"});
+  for (const [path, body] of [["/v1/events", event], ["/v1/subscriptions", hook]]) {
+    // A "simple request": no CORS preflight, so only the server can refuse it.
+    try { await fetch(target + path, {method: "POST", mode: "no-cors",
+      headers: {"Content-Type": "text/plain"}, body}); } catch (err) {}
+  }
+  document.getElementById("done").textContent = "yes";
+})();
+</script></body></html>"""
+
+
+def test_another_origin_cannot_write_a_rebound_host_cannot_read_the_dashboard_still_works(
+    site: Site, tmp_path: Path
+) -> None:
+    @Request.application
+    def attacker(request: Request) -> Response:
+        return Response(ATTACK % json.dumps(site.url), content_type="text/html")
+
+    port = site.url.rpartition(":")[2]
+    rebinding = "--host-resolver-rules=MAP rebind.test 127.0.0.1"
+    with serve_wsgi(attacker) as evil, chromium(tmp_path / "profile", rebinding) as driver:
+        # A page of another origin posts text/plain to the API: refused, nothing queued.
+        driver.get(evil.url + "/")
+        WebDriverWait(driver, WAIT_S).until(lambda d: d.find_element(By.ID, "done").text == "yes")
+        driver.get_log("browser")  # the refused requests' console lines are the point here
+        api = httpx.get(site.url + "/v1/deliveries").json()
+        subscriptions = httpx.get(site.url + "/v1/subscriptions").json()["subscriptions"]
+        assert api["total"] == 0 and [s["id"] for s in subscriptions] == ["reference"]
+
+        # DNS rebinding: a name the attacker controls now points at 127.0.0.1. The Host header
+        # gives it away, and the server answers nothing but the refusal.
+        driver.get(f"http://rebind.test:{port}/v1/deliveries")
+        body = driver.find_element(By.TAG_NAME, "body").text
+        assert "does not name this server" in body and "deliveries" not in body.split(":")[0]
+        driver.get_log("browser")
+
+        # The user's own dashboard is untouched: trigger from the form, see it delivered.
+        driver.get(site.url + "/")
+        wait(driver, "#live.on")
+        Select(driver.find_element(By.ID, "event")).select_by_value("task.completed")
+        driver.find_element(By.ID, "trigger").click()
+        wait(driver, '[data-testid="delivery-row"][data-status="delivered"]')
+
+
+def test_with_an_api_token_the_dashboard_asks_for_it_once(tmp_path: Path) -> None:
+    token = "dashboard-api-token-8c1f3a5e9b7d"
+    app = create_app(ServerConfig(api_token=token))
+    try:
+        with serve_wsgi(app) as server, chromium(tmp_path / "profile") as driver:
+            assert httpx.get(server.url + "/v1/deliveries").status_code == 401
+            driver.get(server.url + "/")
+            wait(driver, "#login")
+            assert driver.current_url.endswith("/login?next=/")
+            driver.find_element(By.ID, "token").send_keys("not-the-token")
+            driver.find_element(By.CSS_SELECTOR, "#login button").click()
+            WebDriverWait(driver, WAIT_S).until(
+                lambda d: "not the API token" in d.find_element(By.ID, "said").text
+            )
+            driver.get_log("browser")  # the refused sign-in is logged as a 401
+            field = driver.find_element(By.ID, "token")
+            field.clear()
+            field.send_keys(token)
+            driver.find_element(By.CSS_SELECTOR, "#login button").click()
+            wait(driver, "#live.on")  # the dashboard, polling the API with its session cookie
+            assert driver.title.startswith("Deliveries") and token not in driver.page_source
+            headers = {"Authorization": f"Bearer {token}"}
+            assert httpx.get(server.url + "/v1/deliveries", headers=headers).status_code == 200
+    finally:
+        app.close(timeout=5)

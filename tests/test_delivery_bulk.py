@@ -150,9 +150,9 @@ def test_rate_pacing_with_the_real_clock() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"concurrency": 0}, "concurrency 0 must be at least 1"),
-        ({"concurrency": 1, "rate": 0}, "rate 0 must be a number of deliveries per second > 0"),
-        ({"concurrency": 1, "rate": -5.0}, "rate -5.0 must be"),
+        ({"concurrency": 0}, "concurrency 0 must be from 1 to 4096"),
+        ({"concurrency": 1, "rate": 0}, "rate 0 must be from 0.001 to 1e.06 per second"),
+        ({"concurrency": 1, "rate": -5.0}, "rate -5 must be from 0.001"),
         ({"concurrency": 1, "rate": 1.0, "burst": 0}, "burst 0 must be at least 1"),
     ],
 )

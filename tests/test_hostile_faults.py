@@ -35,7 +35,7 @@ from mockserver.auth import BearerAuth
 from mockserver.delivery import Delivery, Engine, Sender
 from mockserver.delivery.delivery_log import DeliveryLog, read_log
 from mockserver.server import create_app
-from mockserver.server.subscriptions import ServerConfig
+from mockserver.server.config import ServerConfig
 from tests._server import wait_until
 from tests.hostile import Hostile, PeakRss, ShortTimeouts, payload_key
 from tests.servers import serve_wsgi

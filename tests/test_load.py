@@ -73,9 +73,10 @@ def test_a_late_sender_is_not_made_up_for_with_a_burst() -> None:
 @pytest.mark.parametrize(
     ("rate", "duration", "message"),
     [
-        (0, 1, "--rate 0 must be more than 0 requests per second"),
-        (math.inf, 1, "--rate inf must be more than 0"),
-        (10, -1, "--duration -1 must be more than 0 seconds"),
+        (0, 1, "--rate 0 must be from 0.001 to 1e+06 per second"),
+        (math.inf, 1, "--rate inf must be from 0.001"),
+        (1e-300, 1, "--rate 1e-300 must be from 0.001"),
+        (10, -1, "--duration -1 must be more than 0 and at most 86400 s"),
         (10, math.nan, "--duration nan must be more than 0"),
     ],
 )
@@ -310,8 +311,11 @@ def test_errors_other_than_429_fail_the_run(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--rate", "0", "--duration", "3"], "--rate 0 must be more than 0 requests per second"),
-        (["--rate", "10", "--duration", "-1"], "--duration -1 must be more than 0 seconds"),
+        (["--rate", "0", "--duration", "3"], "--rate 0 must be from 0.001 to 1e+06 per second"),
+        (
+            ["--rate", "10", "--duration", "-1"],
+            "--duration -1 must be more than 0 and at most 86400 s",
+        ),
         (
             ["--rate", "10", "--duration", "1", "--evolved-share", "2"],
             "--evolved-share 2 must be between 0 and 1",

@@ -45,8 +45,13 @@ app = Flask(__name__)
 @app.post("/webhooks")
 def receive():
     body = request.get_json()
-    for photo in body.get("transaction", {}).get("photos", []):
-        photo["instruction_id"].upper()  # optional in the contract: KeyError, 500
+    try:
+        for photo in body.get("transaction", {}).get("photos", []):
+            photo["instruction_id"].upper()  # optional in the contract: KeyError, 500
+    except KeyError:
+        # A debugging team's error page: it echoes what it got, credentials included.
+        seen = {k: v for k, v in request.headers.items() if k in ("Authorization", "X-Signature-Key")}
+        return {"you sent": seen, "error": "KeyError instruction_id"}, 500
     return {"status": "ok"}, 200
 
 @pytest.fixture(scope="session")
@@ -99,13 +104,16 @@ def test_suite_against_a_url_with_ini_options(repo_on_path: pytest.Pytester) -> 
 
 
 def test_a_failing_check_explains_itself_and_junit_has_no_secret(
-    repo_on_path: pytest.Pytester,
+    repo_on_path: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    signature = "plugin-signature-key-5e7a9c1b3d"
+    monkeypatch.setenv("R360_SIGNATURE", signature)
     repo_on_path.makeconftest(CONFTEST_BROKEN_APP)
     repo_on_path.makepyfile(test_webhooks=TEST_MODULE)
     # A subprocess: Hypothesis's global state from this run must not shape the inner search.
     result = repo_on_path.runpytest_subprocess(
-        "--r360-checks", "accepts-valid,tolerates-evolution", "--r360-header", f"X-Key-Id:{TOKEN}",
+        "--r360-checks", "accepts-valid,tolerates-evolution", "--r360-auth", f"bearer:{TOKEN}",
+        "--r360-header", "X-Signature-Key:env:R360_SIGNATURE",
         "--junitxml", "report.xml", "-p", "no:cacheprovider",
     )  # fmt: skip
     result.assert_outcomes(passed=1, failed=1)
@@ -117,6 +125,11 @@ def test_a_failing_check_explains_itself_and_junit_has_no_secret(
     ])  # fmt: skip
     junit = (repo_on_path.path / "report.xml").read_text()
     assert "accepts-valid: rejected a valid" in junit
+    # The consumer echoed both credentials into its answer, and the answer is in the JUnit file:
+    # redacted there, as in the curl line and everywhere else.
+    assert "Authorization&quot;:&quot;[REDACTED]&quot;" in junit, junit
+    for secret in (TOKEN, signature):
+        assert secret not in junit and secret not in result.stdout.str() + result.stderr.str()
 
 
 def test_no_target_skips_with_the_reason(repo_on_path: pytest.Pytester) -> None:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from mockserver.delivery import FakeClock, Sender
 from mockserver.delivery.retry import (
     DEFAULT_THROTTLE_WAIT,
+    MAX_DELAY_S,
     PRESETS,
     Budget,
     RetryPolicy,
@@ -169,7 +170,7 @@ def test_invalid_retry_after_is_none(value: str) -> None:
 # -- next_delay ----------------------------------------------------------------------------
 
 
-@given(seed=st.integers(0, 2**32), jitter=st.floats(0, 1), delay=st.floats(0, 10**6))
+@given(seed=st.integers(0, 2**32), jitter=st.floats(0, 1), delay=st.floats(0, MAX_DELAY_S))
 def test_jitter_multiplies_by_a_factor_in_1_to_1_plus_jitter(
     seed: int, jitter: float, delay: float
 ) -> None:

@@ -126,7 +126,7 @@ def test_redeliver_sends_the_same_payload_again_and_links_it(client: Client, sin
     [item] = trigger(client, event="transaction.create")
     wait_for_status(client, item["id"], "delivered")
 
-    response = client.post(f"/v1/deliveries/{item['id']}/redeliver")
+    response = client.post(f"/v1/deliveries/{item['id']}/redeliver", json={})
 
     assert response.status_code == 202
     [again] = response.json["deliveries"]
@@ -142,7 +142,7 @@ def test_redeliver_to_a_deleted_subscription_is_a_conflict(client: Client) -> No
     wait_for_status(client, item["id"])
     assert client.delete("/v1/subscriptions/all").status_code == 204
 
-    response = client.post(f"/v1/deliveries/{item['id']}/redeliver")
+    response = client.post(f"/v1/deliveries/{item['id']}/redeliver", json={})
 
     assert response.status_code == 409
     assert "subscription 'all'" in response.json["error"]
@@ -316,7 +316,7 @@ BAD_REQUESTS = [
 def test_bad_requests_get_a_json_4xx_that_says_what_is_wrong(
     client: Client, method: str, path: str, body: str | bytes | None, status: int, fragment: str
 ) -> None:
-    response = client.open(path, method=method, data=body)
+    response = client.open(path, method=method, data=body, content_type="application/json")
 
     assert response.status_code == status
     assert response.mimetype == "application/json"
@@ -330,17 +330,23 @@ def test_method_not_allowed_names_the_allowed_ones(client: Client) -> None:
 
 def test_a_body_over_one_mebibyte_is_413(client: Client) -> None:
     body = json.dumps({"payload": {"event": "create", "x": "a" * (1024 * 1024)}})
-    response = client.post("/v1/events", data=body)
+    response = client.post("/v1/events", data=body, content_type="application/json")
     assert response.status_code == 413 and "larger than" in response.json["error"]
 
 
-def test_curl_style_form_content_type_is_read_as_json(client: Client) -> None:
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data"]
+)
+def test_a_write_that_a_page_could_send_cross_origin_is_415(
+    client: Client, content_type: str
+) -> None:
+    """The content types of a "simple request" need no CORS preflight: a page could send them."""
     response = client.post(
-        "/v1/events",
-        data='{"event":"task.completed"}',
-        content_type="application/x-www-form-urlencoded",
+        "/v1/events", data='{"event":"task.completed"}', content_type=content_type
     )
-    assert response.status_code == 202
+    assert response.status_code == 415
+    assert "needs Content-Type: application/json" in response.json["error"]
+    assert client.get("/v1/deliveries").json["total"] == 0  # nothing was queued
 
 
 def test_an_unexpected_error_is_a_logged_json_500(client: Client, caplog: Any) -> None:

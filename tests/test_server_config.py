@@ -8,7 +8,7 @@ import pytest
 
 from contracts.cli import main
 from mockserver.errors import ConfigError
-from mockserver.server.subscriptions import load_config
+from mockserver.server.config import load_config
 
 TOKEN = "reference-token-1234"
 
@@ -141,7 +141,10 @@ BAD_CONFIGS = [
         "[[subscriptions]]\nid = 'a'\nurl = 'http://h/'\n[[subscriptions]]\nid = 'a'\nurl = 'http://h/'",
         "subscription 'a', key 'id': is used by an earlier",
     ),
-    ("[server]\nworkers = 0", "key 'server.workers': server workers 0 must be an integer >= 1"),
+    (
+        "[server]\nworkers = 0",
+        "key 'server.workers': server workers 0 must be an integer from 1 to 256",
+    ),
     ("[server]\nthreads = 2", "key 'server.threads': unknown key"),
     ("[[subscription]]\nurl = 'http://h/'", "key 'subscription': unknown top-level key"),
     ("subscriptions = 'x'", "key 'subscriptions': must be an array of tables"),

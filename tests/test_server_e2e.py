@@ -23,7 +23,7 @@ from werkzeug.wrappers import Request, Response
 from mockserver.auth import BearerAuth
 from mockserver.consumer import ConsumerConfig
 from mockserver.server import App, create_app
-from mockserver.server.subscriptions import ServerConfig
+from mockserver.server.config import ServerConfig
 from mockserver.serving import serve_consumer
 from tests._server import WAIT_S, subscription, wait_until
 from tests.hostile import Hostile, payload_key
@@ -188,7 +188,7 @@ def test_the_serve_command_delivers_and_stops_on_sigterm(tmp_path: Path) -> None
             assert first.startswith("mock Record360 on http://127.0.0.1:"), first
             base = first.split()[3]
             with httpx.Client(base_url=base, timeout=5) as client:
-                response = client.post("/v1/events", content=b'{"event":"transaction.create"}')
+                response = client.post("/v1/events", json={"event": "transaction.create"})
                 assert response.status_code == 202
                 wait_until(lambda: deliveries(client, status="delivered")["total"] == 1)
         finally:

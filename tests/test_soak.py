@@ -45,7 +45,7 @@ from mockserver.delivery.delivery_log import DeliveryLog, read_log
 from mockserver.delivery.records import Delivery
 from mockserver.delivery.retry import RetryPolicy
 from mockserver.server import create_app
-from mockserver.server.subscriptions import ServerConfig
+from mockserver.server.config import ServerConfig
 from tests.hostile import Arrival, Hostile, ShortTimeouts, payload_key, rss_mb
 from tests.servers import serve_wsgi
 

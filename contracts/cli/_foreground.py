@@ -6,7 +6,9 @@ Both run until Ctrl-C or SIGTERM and must stop the same way: SIGTERM is turned i
 
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -20,7 +22,29 @@ def check_port(port: int) -> None:
 
 
 def cannot_listen(host: str, port: int, error: OSError) -> UsageError:
-    return UsageError(f"cannot listen on {host}:{port} ({error.strerror}); pick another --port")
+    reason = error.strerror or str(error)
+    if isinstance(error, socket.gaierror) or error.errno in (errno.EADDRNOTAVAIL,):
+        return UsageError(f"cannot listen on {host}:{port} ({reason}); pick another --host")
+    return UsageError(f"cannot listen on {host}:{port} ({reason}); pick another --port")
+
+
+def check_listen(host: str, port: int) -> None:
+    """Bind ``host:port`` once, now, so that a bad ``--host`` or a busy ``--port`` is one
+    ``r360-webhooks: error:`` line with exit code 2 (Werkzeug would print its own text and exit
+    with 1)."""
+    check_port(port)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        error = exc if isinstance(exc, OSError) else OSError(str(exc))
+        raise cannot_listen(host, port, error) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise cannot_listen(host, port, exc) from None
 
 
 @contextmanager

@@ -11,7 +11,7 @@ import threading
 from contextlib import ExitStack
 from typing import Any
 
-from contracts.cli._foreground import cannot_listen, check_port, sigterm_as_interrupt
+from contracts.cli._foreground import cannot_listen, check_listen, sigterm_as_interrupt
 from mockserver.auth_spec import FORMS
 from mockserver.consumer import ConsumerConfig
 from mockserver.serving import serve_consumer
@@ -40,7 +40,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_port(args.port)
+    check_listen("127.0.0.1", args.port)
     auth = delivery_settings(auth=args.auth).auth if args.auth else None
     config = ConsumerConfig(auth=auth, rate=args.rate, path=args.path)
     with ExitStack() as stack:

@@ -25,6 +25,7 @@ from contracts.bulk import DEFAULT_EVOLVED_SHARE, BodyMix
 from contracts.cli._delivery_options import add_delivery_options, settings_from_args
 from contracts.cli._outputs import check_output
 from contracts.errors import UsageError
+from mockserver.delivery.sender import check_concurrency
 from mockserver.load import (
     DEFAULT_CONCURRENCY,
     RAMP_START_RATE,
@@ -100,8 +101,7 @@ def _check_args(args: argparse.Namespace) -> LoadPlan:
         raise UsageError(
             f"--evolved-share {args.evolved_share:g} must be between 0 and 1 (0.3: 30 % evolved)"
         )
-    if args.concurrency < 1:
-        raise UsageError(f"--concurrency {args.concurrency} must be at least 1")
+    check_concurrency(args.concurrency, "--concurrency")
     check_output("--report", args.report)
     check_output("--plot", args.plot)
     if args.plot is not None:

@@ -17,6 +17,8 @@ from contracts.cli._outputs import check_output
 from contracts.cli._progress import progress_bar
 from contracts.errors import InputError, UsageError
 from mockserver.delivery import PRESETS, Delivery, DeliveryLog, Summary
+from mockserver.delivery.pacing import check_rate
+from mockserver.delivery.sender import check_concurrency
 
 HELP = "deliver webhooks to URL as Record360 does (auth headers, TLS, retries, pacing)"
 
@@ -70,30 +72,33 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.count is not None and args.count < 1:
         raise UsageError(f"--count {args.count} must be at least 1")
-    if args.rate is not None and not args.rate > 0:
-        raise UsageError(f"--rate {args.rate} must be more than 0 deliveries per second")
-    if args.concurrency < 1:
-        raise UsageError(f"--concurrency {args.concurrency} must be at least 1")
+    if args.rate is not None:
+        check_rate(args.rate, "--rate")
+    check_concurrency(args.concurrency, "--concurrency")
     check_output("--log", args.log)
     settings = settings_from_args(args)
-    payloads, count = _payloads(args)
-    first_dead: list[Delivery] = []
+    # Every option is checked (the sender refuses bad timeouts and schedules) before the seed
+    # is printed: a usage error is one line, nothing else.
     sender = settings.sender(
         retry=args.retry, connect_timeout=args.connect_timeout, read_timeout=args.read_timeout
     )
-    log = DeliveryLog(args.log) if args.log else None
-    show = not args.no_progress and count > 1 and sys.stderr.isatty()
+    first_dead: list[Delivery] = []
+    log = None
     try:
-        with sender, progress_bar(count, enabled=show, label="delivering") as advance:
+        with sender:
+            payloads, count = _payloads(args)
+            log = DeliveryLog(args.log) if args.log else None
+            show = not args.no_progress and count > 1 and sys.stderr.isatty()
+            with progress_bar(count, enabled=show, label="delivering") as advance:
 
-            def done(delivery: Delivery) -> None:
-                if not delivery.delivered and not first_dead:
-                    first_dead.append(delivery)
-                advance()
+                def done(delivery: Delivery) -> None:
+                    if not delivery.delivered and not first_dead:
+                        first_dead.append(delivery)
+                    advance()
 
-            summary = sender.deliver_many(
-                payloads, concurrency=args.concurrency, rate=args.rate, on_done=done, log=log
-            )
+                summary = sender.deliver_many(
+                    payloads, concurrency=args.concurrency, rate=args.rate, on_done=done, log=log
+                )
     finally:
         if log is not None:
             log.close()

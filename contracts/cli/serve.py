@@ -15,9 +15,11 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from contracts.cli._foreground import cannot_listen, check_port, sigterm_as_interrupt
+from contracts.cli._foreground import cannot_listen, check_listen, sigterm_as_interrupt
+from contracts.errors import UsageError
+from mockserver.auth_spec import resolve_secret
 from mockserver.server import create_app
-from mockserver.server.subscriptions import ServerConfig, load_config
+from mockserver.server.config import ServerConfig, load_config
 from mockserver.server.worker import STOP_TIMEOUT
 
 HELP = "run the mock Record360: a control API that sends webhooks to your subscriptions"
@@ -39,22 +41,48 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--state", metavar="DIR", help="keep the delivery log here, so a restart shows past ones"
     )
+    guard = parser.add_argument_group("who may use the control API")
+    guard.add_argument(
+        "--api-token",
+        metavar="TOKEN",
+        help="require Authorization: Bearer TOKEN on every API call and the dashboard (which "
+        "asks for it once); write it as env:NAME or @file to keep it out of shell history",
+    )
+    guard.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="accept this Host name besides loopback and the bound address (repeatable)",
+    )
+    guard.add_argument(
+        "--allow-link-local",
+        action="store_true",
+        help="allow subscriptions to link-local and cloud metadata addresses (refused by default)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    check_port(args.port)
-    config = load_config(args.config) if args.config else ServerConfig()
+    check_listen(args.host, args.port)
+    config = (
+        load_config(args.config, allow_link_local=args.allow_link_local)
+        if args.config
+        else ServerConfig()
+    )
     if args.state:
         config = dataclasses.replace(config, state_dir=Path(args.state))
+    config = _guarded(config, args)
     _log_to_stderr()
     app = create_app(config)
     try:
         server = make_server(args.host, args.port, app, threaded=True)
-    except OSError as exc:
+    except (OSError, SystemExit) as exc:
         app.close()
-        raise cannot_listen(args.host, args.port, exc) from None
-    where = f"http://{args.host}:{server.server_port}"
+        error = exc if isinstance(exc, OSError) else OSError("address in use")
+        raise cannot_listen(args.host, args.port, error) from None
+    app.guard.allow_host(args.host)
+    where = f"http://{_shown_host(args.host)}:{server.server_port}"
     print(f"mock Record360 on {where}  (API: {where}/openapi.json)", flush=True)
     subscriptions = app.subscriptions()
     source = f" from {config.path}" if config.path else " (add some: POST /v1/subscriptions)"
@@ -64,10 +92,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"    {shown['id']}: {shown['url']} <- {', '.join(shown['events'])}", flush=True)
     if app.store.path is not None:
         print(f"  state          {app.store.path} ({len(app.store)} past deliveries)", flush=True)
-    if args.host not in LOOPBACK_HOSTS:
+    for subscription in subscriptions:
+        if subscription.insecure:
+            print(
+                f"warning: subscription {subscription.id}: certificates are not verified "
+                "(insecure); use only for tests",
+                file=sys.stderr,
+            )
+    if config.api_token:
+        print("  api token      required (Authorization: Bearer; the dashboard asks once)")
+    elif args.host not in LOOPBACK_HOSTS:
         print(
-            f"warning: --host {args.host}: the control API has no authentication and is now "
-            "reachable from the network",
+            f"warning: --host {args.host}: the control API is reachable from the network and "
+            "has no --api-token",
             file=sys.stderr,
         )
     try:
@@ -83,6 +120,24 @@ def run(args: argparse.Namespace) -> int:
         interrupted = app.close()
     print(f"stopped ({interrupted} deliveries recorded as interrupted)", flush=True)
     return 0
+
+
+def _guarded(config: ServerConfig, args: argparse.Namespace) -> ServerConfig:
+    """The command line's guard options over the config file's."""
+    changes: dict[str, Any] = {}
+    if args.api_token:
+        changes["api_token"] = resolve_secret(args.api_token)
+        if not changes["api_token"]:
+            raise UsageError("--api-token is empty; pass a token, env:NAME or @file")
+    if args.allowed_host:
+        changes["allowed_hosts"] = (*config.allowed_hosts, *args.allowed_host)
+    if args.allow_link_local:
+        changes["allow_link_local"] = True
+    return dataclasses.replace(config, **changes) if changes else config
+
+
+def _shown_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def _log_to_stderr() -> None:

@@ -18,6 +18,7 @@ from contracts.verifier import REGISTRY, Finding, VerifyOptions
 from contracts.verifier.context import check_ledger, parse_max_time
 from contracts.verifier.report import Report, print_report, verify
 from contracts.verifier.target import Target
+from mockserver.delivery.pacing import check_rate
 
 HELP = "verify a consumer endpoint: auth, evolution, unknown events, rate limiting, TLS, latency"
 
@@ -70,14 +71,15 @@ def add_check_options(parser: Any) -> None:
 def options_from(args: argparse.Namespace) -> tuple[list[str] | None, VerifyOptions]:
     checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
     REGISTRY.select(checks)  # unknown names fail before anything is sent
-    for flag, value, low in (("--examples", args.examples, 1), ("--burst", args.burst, 1),
-                             ("--burst-concurrency", args.burst_concurrency, 1)):  # fmt: skip
-        if value < low:
-            raise UsageError(f"{flag} {value} must be at least {low}")
-    if not args.latency_bound > 0:
-        raise UsageError(f"--latency-bound {args.latency_bound} must be more than 0 seconds")
-    if args.burst_rate is not None and not args.burst_rate > 0:
-        raise UsageError(f"--burst-rate {args.burst_rate} must be more than 0 per second")
+    for flag, value, high in (("--examples", args.examples, 10_000),
+                              ("--burst", args.burst, 100_000),
+                              ("--burst-concurrency", args.burst_concurrency, 4096)):  # fmt: skip
+        if not 1 <= value <= high:
+            raise UsageError(f"{flag} {value} must be from 1 to {high}")
+    if not 0 < args.latency_bound <= 3600:
+        raise UsageError(f"--latency-bound {args.latency_bound} must be seconds > 0 and <= 3600")
+    if args.burst_rate is not None:
+        check_rate(args.burst_rate, "--burst-rate")
     options = VerifyOptions(
         examples=args.examples,
         seed=args.seed,

@@ -22,7 +22,7 @@ import random
 import threading
 from array import array
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -232,7 +232,11 @@ class CheckContext:
             source = _VariantSource(credentials)
         target = self.target
         # Forged credentials are not secrets, and a report must show them; the real ones are.
-        redactor = self.redactor if credentials == CONFIGURED else _forged_redactor(self.redactor)
+        redactor = (
+            self.redactor
+            if credentials == CONFIGURED
+            else _forged_redactor(self.redactor, self.auth)
+        )
         retry: Policy = (
             ThrottleRetry(per_delivery_s=self.options.retry_after_budget_s, budget=self.budget)
             if follow_429
@@ -363,11 +367,13 @@ class _VariantSource:
 
 
 class _ForgedAware(Redactor):
-    """Redacts the real secrets (from ``base``) but not the headers of forged credentials."""
+    """Shows a forged credential (evidence, not a secret) and redacts everything else as
+    ``base`` does: the configured headers' secrets travel with a forgery too."""
 
-    def __init__(self, base: Redactor) -> None:
+    def __init__(self, base: Redactor, shown: frozenset[str]) -> None:
         super().__init__()
         self._base = base
+        self._shown = shown
 
     def add_secret(self, secret: str, *, ephemeral: bool = False) -> None:
         pass  # forged values are evidence, not secrets
@@ -376,14 +382,25 @@ class _ForgedAware(Redactor):
         pass
 
     def is_sensitive_header(self, name: str) -> bool:
-        return False
+        return name.lower() not in self._shown and self._base.is_sensitive_header(name)
 
     def text(self, value: str) -> str:
         return self._base.text(value)
 
+    def headers(self, headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        safe: dict[str, str] = {}
+        for name, value in items:
+            if name.lower() in self._shown:
+                safe[name] = self._base.text(value)  # the forgery itself, real secrets scrubbed
+            else:
+                safe.update(self._base.headers([(name, value)]))
+        return safe
 
-def _forged_redactor(base: Redactor) -> Redactor:
-    return _ForgedAware(base)
+
+def _forged_redactor(base: Redactor, auth: AuthScheme | None) -> Redactor:
+    shown = frozenset(h.lower() for h in (auth.sensitive_headers() if auth else ()))
+    return _ForgedAware(base, shown)
 
 
 def fresh_body(ctx: CheckContext, purpose: str) -> tuple[str, dict[str, Any]]:

@@ -17,14 +17,28 @@ one GCRA in the project, on both sides of the wire.
 
 from __future__ import annotations
 
-import math
 import threading
 from typing import Protocol
 
 from mockserver.delivery.clock import Clock
 from mockserver.errors import UsageError
 
-__all__ = ["Pacer", "PlanPacer", "Schedule", "TokenBucket"]
+__all__ = ["MAX_RATE", "MIN_RATE", "Pacer", "PlanPacer", "Schedule", "TokenBucket", "check_rate"]
+
+#: The slowest and fastest paced rates: one start every ~17 minutes, a million a second. Beyond
+#: them a run would wait for ever (``--rate 1e-300``) or ask for what no machine sends.
+MIN_RATE = 0.001
+MAX_RATE = 1_000_000.0
+
+
+def check_rate(value: float, option: str = "rate") -> float:
+    """``value`` as a rate per second within [:data:`MIN_RATE`, :data:`MAX_RATE`], or a one-line
+    :class:`~mockserver.errors.UsageError` naming ``option``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UsageError(f"{option} must be a number per second")
+    if not MIN_RATE <= value <= MAX_RATE:  # also refuses NaN and infinities
+        raise UsageError(f"{option} {value:g} must be from {MIN_RATE:g} to {MAX_RATE:g} per second")
+    return float(value)
 
 
 class Pacer(Protocol):
@@ -56,8 +70,7 @@ class TokenBucket:
     """Allows ``rate`` acquisitions per second, up to ``burst`` back to back."""
 
     def __init__(self, rate: float, clock: Clock, *, burst: int = 1) -> None:
-        if not math.isfinite(rate) or rate <= 0:
-            raise UsageError(f"rate {rate!r} must be a number of deliveries per second > 0")
+        check_rate(rate)
         if burst < 1:
             raise UsageError(f"burst {burst!r} must be at least 1")
         self._interval = 1.0 / rate

@@ -79,6 +79,9 @@ _HOUR = 3600.0
 DEFAULT_RETRY_AFTER_CAP = 2 * _HOUR
 #: Delays are multiplied by a random factor in ``[1, 1 + jitter]`` (Standard Webhooks: "jitter").
 DEFAULT_JITTER = 0.1
+#: The longest wait between two attempts: a week (the presets top out at 24 h); a delay of
+#: ``1e308`` seconds would park a delivery, and ``serve``'s worker, for ever.
+MAX_DELAY_S = 7 * 24 * _HOUR
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +102,10 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         for delay in self.delays:
-            if not math.isfinite(delay) or delay < 0:
+            if not 0 <= delay <= MAX_DELAY_S:  # also refuses NaN and infinities
                 raise UsageError(
-                    f"retry policy {self.name!r}: delay {delay!r} must be a finite number >= 0"
+                    f"retry policy {self.name!r}: delay {delay!r} must be from 0 to "
+                    f"{MAX_DELAY_S:g} seconds (a week)"
                 )
         if not math.isfinite(self.jitter) or self.jitter < 0:
             raise UsageError(f"retry policy {self.name!r}: jitter {self.jitter!r} must be >= 0")
@@ -202,18 +206,26 @@ def parse_retry(text: str) -> RetryPolicy:
     )
 
 
+#: ``custom:`` lists at most this many delays (the longest preset has nine).
+MAX_CUSTOM_DELAYS = 100
+
+
 def _parse_custom(value: str) -> RetryPolicy:
     items = value[len(_CUSTOM) :].split(",")
+    if len(items) > MAX_CUSTOM_DELAYS:
+        raise UsageError(
+            f"retry policy custom: lists {len(items)} delays; at most {MAX_CUSTOM_DELAYS}"
+        )
     delays: list[float] = []
     for item in items:
         try:
             delay = float(item.strip())
         except ValueError:
             delay = math.nan
-        if not math.isfinite(delay) or delay < 0:
+        if not 0 <= delay <= MAX_DELAY_S:  # also refuses NaN and infinities
             raise UsageError(
-                f"retry policy {value!r}: {item.strip()!r} is not a delay in seconds; "
-                "write custom:D1,D2,... with numbers >= 0, e.g. custom:0,5,30"
+                f"retry policy {value[:40]!r}: {item.strip()[:20]!r} is not a delay in seconds "
+                f"from 0 to {MAX_DELAY_S:g}; write custom:D1,D2,..., e.g. custom:0,5,30"
             )
         delays.append(delay)
     return RetryPolicy(f"custom:{','.join(f'{d:g}' for d in delays)}", tuple(delays))

@@ -23,7 +23,6 @@ redactor knows, never a header the HTTP client adds behind the redactor's back.
 from __future__ import annotations
 
 import importlib.util
-import math
 import os
 import random
 import ssl
@@ -56,7 +55,17 @@ from mockserver.errors import UsageError
 from mockserver.redaction import Redactor
 from mockserver.urls import parse_webhook_url
 
-__all__ = ["DEFAULT_BODY_LIMIT", "ENGINES", "USER_AGENT", "Engine", "HeaderSource", "Sender"]
+__all__ = [
+    "DEFAULT_BODY_LIMIT",
+    "ENGINES",
+    "MAX_CONCURRENCY",
+    "MAX_TIMEOUT_S",
+    "USER_AGENT",
+    "Engine",
+    "HeaderSource",
+    "Sender",
+    "check_concurrency",
+]
 
 #: How much of each answer is kept; the rest is never read (a consumer may answer 10 MB).
 DEFAULT_BODY_LIMIT = 2048
@@ -68,10 +77,23 @@ Engine = Literal["auto", "httpx", "aiohttp"]
 ENGINES: tuple[Engine, ...] = ("auto", "httpx", "aiohttp")
 
 
+#: The longest per-attempt timeout (ten minutes: far past any sender's 5-15 s), and the most
+#: deliveries in flight at once (a thread each on the httpx engine).
+MAX_TIMEOUT_S = 600.0
+MAX_CONCURRENCY = 4096
+
+
 def _positive(name: str, value: float) -> float:
-    if not math.isfinite(value) or value <= 0:
-        raise UsageError(f"{name} {value!r} must be a number of seconds > 0")
+    if not 0 < value <= MAX_TIMEOUT_S:  # also refuses NaN and infinities
+        raise UsageError(f"{name} {value!r} must be a number of seconds > 0 and <= 600")
     return float(value)
+
+
+def check_concurrency(value: int, option: str = "concurrency") -> int:
+    """``value`` deliveries in flight, from 1 to :data:`MAX_CONCURRENCY`."""
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise UsageError(f"{option} {value!r} must be from 1 to {MAX_CONCURRENCY}")
+    return value
 
 
 class Sender:
@@ -258,8 +280,7 @@ class Sender:
         and ``burst`` with pacing of the caller's (a load ramp); on the aiohttp engine it must
         wait on the real clock.
         """
-        if concurrency < 1:
-            raise UsageError(f"concurrency {concurrency!r} must be at least 1")
+        check_concurrency(concurrency)
         if pacer is not None and rate is not None:
             raise UsageError("pass either rate or pacer to deliver_many, not both")
         chosen = self.engine_for(engine)

@@ -46,11 +46,14 @@ from werkzeug.wrappers import Request, Response
 
 from contracts import schemas
 from mockserver.errors import R360Error
-from mockserver.server import dashboard
+from mockserver.server import dashboard, login
 from mockserver.server.api import int_param, json_response, parse_trigger, read_object
+from mockserver.server.config import ServerConfig
+from mockserver.server.guard import Guard, Refusal
+from mockserver.server.login import redirect_to_login
 from mockserver.server.openapi import CURSOR_PATTERN, MAX_LIMIT, MAX_OFFSET, openapi_document
 from mockserver.server.store import STATES, DeliveryStore, Record
-from mockserver.server.subscriptions import ServerConfig, Subscription, parse_subscription
+from mockserver.server.subscriptions import Subscription, parse_subscription
 from mockserver.server.worker import STOP_TIMEOUT, DeliveryPool, Endpoint, QueueFull, ShuttingDown
 
 if TYPE_CHECKING:
@@ -101,6 +104,8 @@ class App:
             merge_slashes=False,
         )
         self._views: dict[str, View] = {name: getattr(self, f"on_{name}") for _, name, _ in _RULES}
+        #: Who may talk to this server (Host, Origin, Content-Type, the API token).
+        self.guard = Guard.create(allowed_hosts=config.allowed_hosts, api_token=config.api_token)
 
     # -- extension -----------------------------------------------------------------------------
 
@@ -119,6 +124,9 @@ class App:
     # -- WSGI ----------------------------------------------------------------------------------
 
     def dispatch_request(self, request: Request) -> Response:
+        refusal = self.guard.check(request)
+        if refusal is not None:
+            return self._refuse(request, refusal)
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, values = adapter.match()
@@ -130,6 +138,9 @@ class App:
             return _error(
                 404, f"no such endpoint: {request.path}; the API is described at /openapi.json"
             )
+        refusal = self.guard.check_write(request)
+        if refusal is not None:
+            return self._refuse(request, refusal)
         try:
             return self._views[endpoint](request, **values)
         except HTTPException as exc:
@@ -140,6 +151,13 @@ class App:
         except Exception:
             logger.exception("%s %s: unexpected error", request.method, request.path)
             return _error(500, "internal server error; the server log has the details")
+
+    def _refuse(self, request: Request, refusal: Refusal) -> Response:
+        if refusal.status == 401:
+            if request.method == "GET" and not request.path.startswith("/v1/"):
+                return redirect_to_login(request)
+            return _error(401, refusal.message, [("WWW-Authenticate", 'Bearer realm="r360"')])
+        return _error(refusal.status, refusal.message)
 
     def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         return self.dispatch_request(Request(environ))(environ, start_response)
@@ -294,7 +312,9 @@ class App:
         return json_response({"subscriptions": [s.to_json() for s in self.subscriptions()]})
 
     def on_create_subscription(self, request: Request) -> Response:
-        subscription = parse_subscription(read_object(request), source="api")
+        subscription = parse_subscription(
+            read_object(request), source="api", allow_link_local=self.config.allow_link_local
+        )
         with self._lock:
             if subscription.id in self._endpoints:
                 raise Conflict(f"subscription id {subscription.id!r} is taken; pick another")
@@ -333,4 +353,5 @@ def create_app(config: ServerConfig | None = None) -> App:
     """Build the mock server and start its delivery workers; call :meth:`App.close` to stop."""
     app = App(config if config is not None else ServerConfig())
     dashboard.install(app)
+    login.install(app)
     return app

@@ -324,6 +324,10 @@ def _paths() -> dict[str, Any]:
                 "operationId": "redeliver",
                 "summary": "Send the same payload to the same subscription again.",
                 "parameters": [id_param],
+                "requestBody": {  # required: every write says application/json (guard.py)
+                    "required": True,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
                 "responses": {
                     "202": accepted,
                     "404": not_found,
@@ -355,6 +359,35 @@ def _paths() -> dict[str, Any]:
                 },
             },
         },
+        "/login": {
+            "get": {
+                "operationId": "login_page",
+                "summary": "The sign-in form of a server started with --api-token.",
+                "responses": {"200": {"description": "HTML", "content": html}},
+            },
+            "post": {
+                "operationId": "sign_in",
+                "summary": "The API token in, a session cookie (HttpOnly, SameSite=Strict) out.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["token"],
+                                "properties": {"token": {"type": "string"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json({"type": "object"}, "Signed in; the cookie is set."),
+                    "400": bad,
+                    "401": _error("Not the API token (or the server has none)."),
+                    "413": too_large,
+                },
+            },
+        },
         "/v1/subscriptions/{id}": {
             "get": {
                 "operationId": "get_subscription",
@@ -371,6 +404,23 @@ def _paths() -> dict[str, Any]:
     }
 
 
+def _guarded(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation may meet the guard (:mod:`mockserver.server.guard`): a foreign Host or
+    Origin (403), a missing API token (401); every write a body that is not JSON (415)."""
+    refused = _error("A Host that is not this server, or a request from another origin.")
+    token = _error("The server was started with --api-token and none was sent.")
+    unsupported = _error("A write whose Content-Type is not application/json.")
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            responses.setdefault("403", refused)
+            if path != "/login":
+                responses.setdefault("401", token)
+            if method == "post":
+                responses.setdefault("415", unsupported)
+    return paths
+
+
 @cache
 def _document() -> dict[str, Any]:
     return {
@@ -379,11 +429,18 @@ def _document() -> dict[str, Any]:
             "title": "r360-webhooks mock server",
             "version": "1",
             "description": "Control API of `r360-webhooks serve`: trigger Record360 webhook "
-            "events, inspect and redeliver deliveries, manage subscriptions. No authentication: "
-            'bind it to loopback. Errors are JSON `{"error": "..."}` with a 4xx status.',
+            "events, inspect and redeliver deliveries, manage subscriptions. Writes need "
+            "`Content-Type: application/json`; the Host must name this server; requests from "
+            "another origin are refused; with `--api-token`, every call needs "
+            "`Authorization: Bearer TOKEN` (or the dashboard's session cookie). Errors are JSON "
+            '`{"error": "..."}` with a 4xx status.',
         },
-        "paths": _paths(),
-        "components": {"schemas": _schemas()},
+        "paths": _guarded(_paths()),
+        "security": [{}, {"bearer": []}],
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
     }
 
 

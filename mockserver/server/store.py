@@ -353,5 +353,5 @@ def _read(path: Path, *, contains: str | None = None) -> Iterator[Record | None]
                 continue
             try:
                 yield Record.from_json(json.loads(line))
-            except (ValueError, KeyError, TypeError):  # a torn last line from a kill, or junk
+            except (ValueError, KeyError, TypeError, RecursionError):  # torn by a kill, or junk
                 yield None

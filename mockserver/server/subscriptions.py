@@ -22,28 +22,32 @@ file, the subscription and the key::
     ca_bundle = "ca.pem"          # or insecure = true
 
 Secrets written as ``env:NAME`` or ``@file`` are resolved in the server's environment and on its
-disk, so they are accepted from the config file only: through the control API (which has no
-authentication, and which a browser page could reach) they would let a caller send the server's
-environment or files to a URL of its choosing. Relative paths are relative to the working
-directory, as on the command line.
+disk, so they are accepted from the config file only: through the control API they would let a
+caller send the server's environment or files to a URL of its choosing. Relative paths are
+relative to the working directory, as on the command line.
+
+A subscription may not point at a link-local address (``169.254.0.0/16``, ``fe80::/10``) or a
+cloud metadata service (``169.254.169.254``, ``fd00:ec2::254``, ``metadata.google.internal``)
+unless the server allows it (``--allow-link-local``): a mock server that delivers to any URL it
+is told would otherwise hand an instance's credentials to whoever can create a subscription.
+(:mod:`mockserver.server.config` reads the ``[server]`` table and the file as a whole.)
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
-import os
 import re
-import tomllib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 
 from contracts import schemas
 from mockserver.auth import AuthScheme
+from mockserver.delivery.pacing import MIN_RATE
 from mockserver.delivery.retry import RetryPolicy, parse_retry
 from mockserver.errors import ConfigError, UsageError
 from mockserver.redaction import Redactor
@@ -54,10 +58,9 @@ __all__ = [
     "ALL_EVENTS",
     "KEYS",
     "MAX_URL_LENGTH",
-    "ServerConfig",
     "Source",
     "Subscription",
-    "load_config",
+    "Where",
     "parse_subscription",
 ]
 
@@ -68,7 +71,6 @@ KEYS = (
     "id", "url", "events", "auth", "jwt_claims", "headers", "retry", "rate", "ca_bundle",
     "insecure",
 )  # fmt: skip
-SERVER_KEYS = ("workers", "queue", "keep")
 DEFAULT_RETRY = "quick"  # a failing consumer holds a worker for the whole schedule
 MAX_RATE = 10_000.0
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -116,32 +118,7 @@ class Subscription:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class ServerConfig:
-    """Everything ``serve`` runs with; :func:`load_config` reads it from a TOML file.
-
-    ``transport``, when set, carries every delivery instead of the network (an
-    ``httpx.MockTransport`` sink or an ``httpx.WSGITransport``): tests and dry runs use it so
-    that no subscription, whatever its URL, causes network traffic.
-    """
-
-    subscriptions: tuple[Subscription, ...] = ()
-    state_dir: Path | None = None
-    workers: int = 4
-    queue: int = 1000
-    keep: int = 10_000
-    max_subscriptions: int = 1000
-    transport: httpx.BaseTransport | None = None
-    path: str | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("workers", "queue", "keep", "max_subscriptions"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"server {name} {value!r} must be an integer >= 1", key=name)
-
-
-class _Where:
+class Where:
     """Builds the one-line message prefix: ``FILE: subscription 'id', key 'auth': ...``."""
 
     def __init__(self, path: str | None, label: str | None) -> None:
@@ -165,6 +142,7 @@ def parse_subscription(
     index: int = 1,
     path: str | None = None,
     environ: Mapping[str, str] | None = None,
+    allow_link_local: bool = False,
 ) -> Subscription:
     """Validate one subscription's settings (a TOML table or a JSON object) and resolve secrets.
 
@@ -177,7 +155,7 @@ def parse_subscription(
     label = repr(raw_id) if isinstance(raw_id, str) and raw_id else None
     if label is None and source == "config":
         label = f"#{index}"
-    where = _Where(path, label)
+    where = Where(path, label)
     unknown = sorted(set(data) - set(KEYS))
     if unknown:
         raise where.error(unknown[0], f"unknown key; the keys are {', '.join(KEYS)}")
@@ -211,6 +189,8 @@ def parse_subscription(
             message = message.removeprefix(f"{option} ")
         raise where.error(key, message) from None
     assert settings.url is not None
+    if not allow_link_local and (problem := _forbidden_target(settings.url)) is not None:
+        raise where.error("url", f"{problem}; start serve with --allow-link-local to allow it")
     retry = _retry(data.get("retry", DEFAULT_RETRY), where)
     rate = _rate(data.get("rate"), where)
     return Subscription(
@@ -219,13 +199,35 @@ def parse_subscription(
     )  # fmt: skip
 
 
-def _spec(value: Any, where: _Where) -> str | None:
+_METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata.goog", "metadata"})
+_METADATA_ADDRESSES = frozenset(
+    {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+)
+
+
+def _forbidden_target(url: str) -> str | None:
+    """Why ``url`` points somewhere a mock server must not deliver to, or ``None``."""
+    host = httpx.URL(url).host.lower().rstrip(".")
+    if host in _METADATA_HOSTS:
+        return f"{host} is a cloud metadata service"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if address in _METADATA_ADDRESSES:
+        return f"{host} is a cloud metadata service"
+    if address.is_link_local:
+        return f"{host} is a link-local address"
+    return None
+
+
+def _spec(value: Any, where: Where) -> str | None:
     if value is not None and not isinstance(value, str):
         raise where.error("auth", "must be an auth SPEC string such as bearer:env:TOKEN")
     return value
 
 
-def _id(data: Mapping[str, Any], where: _Where, source: Source, index: int) -> str:
+def _id(data: Mapping[str, Any], where: Where, source: Source, index: int) -> str:
     if "id" not in data:
         return f"subscription-{index}" if source == "config" else f"sub_{uuid.uuid4().hex[:12]}"
     value = data["id"]
@@ -234,7 +236,7 @@ def _id(data: Mapping[str, Any], where: _Where, source: Source, index: int) -> s
     return value
 
 
-def _events(value: Any, where: _Where) -> tuple[str, ...]:
+def _events(value: Any, where: Where) -> tuple[str, ...]:
     names = [value] if isinstance(value, str) else value
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise where.error("events", 'must be "*", an event name or a non-empty list of names')
@@ -247,7 +249,7 @@ def _events(value: Any, where: _Where) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _retry(value: Any, where: _Where) -> RetryPolicy:
+def _retry(value: Any, where: Where) -> RetryPolicy:
     if not isinstance(value, str):
         raise where.error("retry", "must be a preset name or custom:D1,D2,...")
     try:
@@ -256,52 +258,16 @@ def _retry(value: Any, where: _Where) -> RetryPolicy:
         raise where.error("retry", str(exc)) from None
 
 
-def _rate(value: Any, where: _Where) -> float | None:
+def _rate(value: Any, where: Where) -> float | None:
     if value is None:
         return None
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
         or not math.isfinite(value)
-        or not 0 < value <= MAX_RATE
+        or not MIN_RATE <= value <= MAX_RATE
     ):
-        raise where.error("rate", f"must be deliveries per second, > 0 and <= {MAX_RATE:g}")
+        raise where.error(
+            "rate", f"must be deliveries per second, from {MIN_RATE:g} to {MAX_RATE:g}"
+        )
     return float(value)
-
-
-def load_config(
-    path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
-) -> ServerConfig:
-    """Read a ``serve`` TOML file: the ``[server]`` table and every ``[[subscriptions]]``."""
-    shown = os.fspath(path)
-    try:
-        with open(path, "rb") as stream:
-            data = tomllib.load(stream)
-    except OSError as exc:
-        raise ConfigError(f"{shown}: cannot read the config ({exc.strerror})", path=shown) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{shown}: not valid TOML ({exc})", path=shown) from None
-    file = _Where(shown, None)
-    unknown = sorted(set(data) - {"server", "subscriptions"})
-    if unknown:
-        raise file.error(unknown[0], "unknown top-level key; use [server] and [[subscriptions]]")
-    server = data.get("server", {})
-    if not isinstance(server, dict):
-        raise file.error("server", "must be a table: [server]")
-    for key in server:
-        if key not in SERVER_KEYS:
-            raise file.error(f"server.{key}", f"unknown key; use {', '.join(SERVER_KEYS)}")
-    tables = data.get("subscriptions", [])
-    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise file.error("subscriptions", "must be an array of tables: [[subscriptions]]")
-    subscriptions: list[Subscription] = []
-    for index, table in enumerate(tables, start=1):
-        sub = parse_subscription(table, source="config", index=index, path=shown, environ=environ)
-        if any(other.id == sub.id for other in subscriptions):
-            raise _Where(shown, repr(sub.id)).error("id", "is used by an earlier subscription")
-        subscriptions.append(sub)
-    settings = {name: server[name] for name in SERVER_KEYS if name in server}
-    try:
-        return ServerConfig(subscriptions=tuple(subscriptions), path=shown, **settings)
-    except ConfigError as exc:
-        raise file.error(f"server.{exc.key}", str(exc)) from None
