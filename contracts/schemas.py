@@ -31,19 +31,18 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
-
 from contracts.errors import SchemaError, UsageError
 
 if TYPE_CHECKING:
     import jsonschema_rs
     from jsonschema import Draft202012Validator
+    from referencing import Registry
 
     from contracts._fastpath import FastPath
 
 __all__ = [
     "BASE_URI",
+    "BUNDLED",
     "EventSpec",
     "SchemaSet",
     "Violation",
@@ -64,6 +63,8 @@ __all__ = [
     "validator_for",
 ]
 
+#: The name that means "the schema set this package ships" wherever a schema set is asked for.
+BUNDLED = "bundled"
 #: The base of every bundled ``$id``. Never fetched: ``.example`` is a reserved name (RFC 2606).
 BASE_URI = "https://r360-webhooks.example/schemas/v1/"
 
@@ -160,6 +161,9 @@ class SchemaSet:
     @cached_property
     def registry(self) -> Registry[Any]:
         """Every schema under its ``$id``; nothing is ever retrieved from elsewhere."""
+        from referencing import Registry, Resource  # on first use: CLI start-up stays light
+        from referencing.jsonschema import DRAFT202012
+
         return Registry().with_resources(
             (doc["$id"], Resource.from_contents(doc, default_specification=DRAFT202012))
             for doc in self.documents.values()

@@ -33,11 +33,11 @@ from referencing.jsonschema import DRAFT202012
 
 from contracts import schemas
 from contracts.errors import InputError
+from contracts.schemas import BUNDLED
 
 __all__ = ["BUNDLED", "Envelope", "SchemaSet", "escape", "load_set"]
 
 #: The name that stands for the shipped set (``contracts.schemas.schema_dir()``).
-BUNDLED = "bundled"
 WEBHOOK = "webhook.json"
 _FIX = f"give a folder laid out like schemas/v1, or {BUNDLED!r} for the shipped set"
 # Keywords whose values are data, not subschemas: a "$ref" key inside them is not a reference.

@@ -18,7 +18,7 @@ import pytest
 from rich.console import Console
 
 from contracts.bulk import BodyMix
-from contracts.cli import load as load_cli
+from contracts.cli import _load_run as load_cli
 from contracts.cli import main
 from mockserver.auth import BearerAuth
 from mockserver.consumer import ConsumerConfig

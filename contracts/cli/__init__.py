@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
 from contracts.cli import (
     consumer,
@@ -26,6 +27,7 @@ from contracts.cli import (
     validate,
     verify,
 )
+from contracts.cli._help import LazyHelp
 from contracts.errors import R360Error
 
 __all__ = ["main"]
@@ -48,7 +50,12 @@ COMMANDS: tuple[ModuleType, ...] = (
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors in one line (exit 2), without the usage dump."""
+    """argparse that reports usage errors in one line (exit 2), without the usage dump, and
+    fills in lazy help texts (:class:`~contracts.cli._help.LazyHelp`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", LazyHelp)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")

@@ -5,9 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
 
 @contextmanager
 def progress_bar(total: int, *, enabled: bool, label: str) -> Iterator[Callable[[], None]]:
@@ -15,6 +12,15 @@ def progress_bar(total: int, *, enabled: bool, label: str) -> Iterator[Callable[
     if not enabled:
         yield lambda: None
         return
+    from rich.console import Console  # only a terminal gets a bar, and pays for Rich
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     progress = Progress(
         TextColumn(label),
         BarColumn(),

@@ -11,11 +11,8 @@ import threading
 from contextlib import ExitStack
 from typing import Any
 
+from contracts.cli._delivery_options import AUTH_FORMS
 from contracts.cli._foreground import cannot_listen, check_listen, sigterm_as_interrupt
-from mockserver.auth_spec import FORMS
-from mockserver.consumer import ConsumerConfig
-from mockserver.serving import serve_consumer
-from mockserver.settings import delivery_settings
 
 #: Never set: the loop ends with Ctrl-C or SIGTERM (a test may set it to stop the loop).
 _STOP = threading.Event()
@@ -31,7 +28,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free)")
     parser.add_argument("--path", default="/webhooks", help="webhook path (default /webhooks)")
-    parser.add_argument("--auth", metavar="SPEC", help=f"credentials to require: {FORMS}")
+    parser.add_argument("--auth", metavar="SPEC", help=f"credentials to require: {AUTH_FORMS}")
     parser.add_argument("--rate", type=float, help="requests per second before 429 (default: none)")
     parser.add_argument(
         "--tls", action="store_true", help="HTTPS with a throwaway CA (its PEM path is printed)"
@@ -40,6 +37,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mockserver.consumer import ConsumerConfig
+    from mockserver.serving import serve_consumer
+    from mockserver.settings import delivery_settings
+
     check_listen("127.0.0.1", args.port)
     auth = delivery_settings(auth=args.auth).auth if args.auth else None
     config = ConsumerConfig(auth=auth, rate=args.rate, path=args.path)

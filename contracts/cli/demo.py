@@ -10,14 +10,6 @@ import argparse
 import secrets
 from typing import Any
 
-from contracts.cli.verify import run_and_print
-from contracts.verifier import VerifyOptions
-from contracts.verifier.target import Target
-from mockserver.auth import JwtAuth
-from mockserver.consumer import ConsumerConfig
-from mockserver.serving import serve_consumer
-from mockserver.settings import delivery_settings
-
 HELP = "verify the bundled reference consumer (HTTPS, JWT, rate limit) on loopback"
 
 
@@ -29,6 +21,14 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from contracts.cli.verify import run_and_print
+    from contracts.verifier import VerifyOptions
+    from contracts.verifier.target import Target
+    from mockserver.auth import JwtAuth
+    from mockserver.consumer import ConsumerConfig
+    from mockserver.serving import serve_consumer
+    from mockserver.settings import delivery_settings
+
     auth = JwtAuth("HS256", secrets.token_urlsafe(32), issuer="record360")
     config = ConsumerConfig(auth=auth, rate=args.rate, burst=10)
     with serve_consumer(config, tls=True) as running:

@@ -14,14 +14,15 @@ import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from contracts.diff import Difference, Severity, diff
-from contracts.schemaset import BUNDLED, load_set
+from contracts.schemas import BUNDLED
+
+if TYPE_CHECKING:  # imported when the command runs: --help and usage errors stay instant
+    from contracts.diff import Difference, Severity
 
 HELP = "classify the differences between two schema sets, as consumers of OLD meet NEW"
 FORMATS = ("text", "json", "markdown", "junit")
-SEVERITIES = tuple(str(s) for s in sorted(Severity, reverse=True))
 
 
 def register(subparsers: Any) -> None:
@@ -36,9 +37,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("new", metavar="NEW", help=f"what Record360 would send: {where}")
     parser.add_argument(
         "--fail-on",
-        choices=SEVERITIES,
         default="breaking",
-        help="exit 1 when a difference is at least this severe (default: breaking)",
+        metavar="SEVERITY",
+        help="exit 1 when a difference is at least this severe: breaking, warning or info "
+        "(default: breaking)",
     )
     parser.add_argument(
         "--format", choices=FORMATS, default="text", help="output format (default: text)"
@@ -47,9 +49,12 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from contracts.diff import Severity, diff
+    from contracts.schemaset import load_set
+
+    fail_on = Severity.parse(args.fail_on)
     old, new = load_set(args.old), load_set(args.new)
     differences = diff(old, new)
-    fail_on = Severity.parse(args.fail_on)
     failed = any(d.severity >= fail_on for d in differences)
     render = {"text": text, "json": as_json, "markdown": markdown, "junit": junit}[args.format]
     print(render(differences, old=old.source, new=new.source, fail_on=fail_on), end="")
@@ -58,8 +63,10 @@ def run(args: argparse.Namespace) -> int:
 
 def summary(differences: Sequence[Difference]) -> dict[str, int]:
     """How many differences of each severity, most severe first (every severity present)."""
+    from contracts.diff import Severity
+
     counts = Counter(str(d.severity) for d in differences)
-    return {name: counts[name] for name in SEVERITIES}
+    return {str(s): counts[str(s)] for s in sorted(Severity, reverse=True)}
 
 
 def _verdict(differences: Sequence[Difference], fail_on: Severity) -> str:

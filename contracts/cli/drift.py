@@ -12,13 +12,12 @@ import json
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from contracts import schemas
-from contracts._driftjobs import analyse, default_jobs
-from contracts.drift_report import DriftReport, build_report
 from contracts.errors import UsageError
-from contracts.proposal import patched_set, write_set
+
+if TYPE_CHECKING:  # imported when the command runs: --help and usage errors stay instant
+    from contracts.drift_report import DriftReport
 
 HELP = "report how captured deliveries differ from the contract, and propose the schema change"
 EPILOG = """\
@@ -65,8 +64,7 @@ def register(subparsers: Any) -> None:
         type=int,
         default=0,
         metavar="N",
-        help=f"processes for files over 64 MB (default 0: one per core, here {default_jobs()}; "
-        "1: this process only)",
+        help="processes for files over 64 MB (default 0: one per core; 1: this process only)",
     )
     parser.add_argument(
         "--top", type=int, default=20, metavar="N", help="rows per section in the summary"
@@ -77,6 +75,11 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.jobs < 0 or args.top < 1:
         raise UsageError("--jobs must be 0 or more and --top at least 1")
+    from contracts import schemas
+    from contracts._driftjobs import analyse, default_jobs
+    from contracts.drift_report import build_report
+    from contracts.proposal import patched_set, write_set
+
     schema_set = schemas.SchemaSet.from_dir(args.schemas) if args.schemas else schemas.bundled()
     jobs = args.jobs or default_jobs()
     drift, counts = analyse(

@@ -8,22 +8,19 @@ import random
 import sys
 from typing import Any
 
-from contracts import evolution, schemas
-from contracts.bulk import sample_body
 from contracts.errors import UsageError
 
 HELP = "print a generated body of an event; --evolved applies compatible changes"
 
 
 def register(subparsers: Any) -> None:
-    events = [spec.name for spec in schemas.known_events()]
     parser = subparsers.add_parser(
         "example",
         help=HELP,
         description=HELP + ". The body goes to stdout; the seed and the changes applied go to "
         "stderr. The same seed prints the same body.",
     )
-    parser.add_argument("event", metavar="EVENT", help=f"{', '.join(events)} or any")
+    parser.add_argument("event", metavar="EVENT", help="%(r360_events)s or any")
     parser.add_argument("--seed", type=int, help="seed for a reproducible body (default: random)")
     parser.add_argument(
         "--evolved", action="store_true", help="apply one to three compatible changes"
@@ -32,7 +29,7 @@ def register(subparsers: Any) -> None:
         "--change",
         action="append",
         metavar="NAME",
-        help=f"apply exactly this change (repeatable): {', '.join(evolution.catalogue())}",
+        help="apply exactly this change (repeatable): %(r360_changes)s",
     )
     parser.add_argument(
         "--documented",
@@ -43,6 +40,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from contracts import schemas
+    from contracts.bulk import sample_body
+
     event = None if args.event == "any" else schemas.spec_for(args.event).name
     if args.documented:
         if event is None:

@@ -6,9 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from contracts import schemas
 from contracts.errors import UsageError
-from contracts.reference import render_markdown
 
 HELP = "print a v1 schema, the OpenAPI document, the Markdown reference, or where they live"
 
@@ -35,6 +33,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from contracts import schemas
+    from contracts.reference import render_markdown
+
     if args.markdown or args.openapi:
         if args.name:
             flag = "--markdown" if args.markdown else "--openapi"

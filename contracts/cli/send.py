@@ -7,24 +7,20 @@ import itertools
 import random
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from contracts import schemas
-from contracts.bodies import read_bodies
-from contracts.bulk import BulkGenerator
 from contracts.cli._delivery_options import add_delivery_options, settings_from_args
 from contracts.cli._outputs import check_output
 from contracts.cli._progress import progress_bar
-from contracts.errors import InputError, UsageError
-from mockserver.delivery import PRESETS, Delivery, DeliveryLog, Summary
-from mockserver.delivery.pacing import check_rate
-from mockserver.delivery.sender import check_concurrency
+from contracts.errors import UsageError
+
+if TYPE_CHECKING:  # imported when the command runs: --help and usage errors stay instant
+    from mockserver.delivery import Delivery, Summary
 
 HELP = "deliver webhooks to URL as Record360 does (auth headers, TLS, retries, pacing)"
 
 
 def register(subparsers: Any) -> None:
-    events = [spec.name for spec in schemas.known_events()]
     parser = subparsers.add_parser(
         "send",
         help=HELP,
@@ -36,9 +32,7 @@ def register(subparsers: Any) -> None:
     bodies.add_argument(
         "--payload", metavar="FILE", help="send this body (.json or .jsonl, - for stdin)"
     )
-    bodies.add_argument(
-        "--event", default="any", help=f"event to generate: {', '.join(events)} or any"
-    )
+    bodies.add_argument("--event", default="any", help="event to generate: %(r360_events)s or any")
     bodies.add_argument("--evolved", action="store_true", help="generate evolved bodies")
     bodies.add_argument("--seed", type=int, help="seed for generated bodies (default: random)")
     bodies.add_argument(
@@ -57,7 +51,7 @@ def register(subparsers: Any) -> None:
     pace.add_argument(
         "--retry",
         default="quick",
-        help=f"retry schedule: {', '.join(PRESETS)} or custom:D1,D2,... (default: quick)",
+        help="retry schedule: %(r360_presets)s or custom:D1,D2,... (default: quick)",
     )
     pace.add_argument("--connect-timeout", type=float, default=5.0, help="seconds (default 5)")
     pace.add_argument("--read-timeout", type=float, default=10.0, help="seconds (default 10)")
@@ -70,6 +64,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mockserver.delivery import DeliveryLog
+    from mockserver.delivery.pacing import check_rate
+    from mockserver.delivery.sender import check_concurrency
+
     if args.count is not None and args.count < 1:
         raise UsageError(f"--count {args.count} must be at least 1")
     if args.rate is not None:
@@ -107,6 +105,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _payloads(args: argparse.Namespace) -> tuple[Iterator[tuple[str, Any]], int]:
+    from contracts import schemas
+    from contracts.bodies import read_bodies
+    from contracts.bulk import BulkGenerator
+    from contracts.errors import InputError
+
     if args.payload:
         if args.evolved or args.seed is not None or args.event != "any":
             raise UsageError("--payload sends the file as it is; drop --event/--evolved/--seed")

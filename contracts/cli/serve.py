@@ -11,16 +11,13 @@ import dataclasses
 import logging
 import sys
 from pathlib import Path
-from typing import Any
-
-from werkzeug.serving import make_server
+from typing import TYPE_CHECKING, Any
 
 from contracts.cli._foreground import cannot_listen, check_listen, sigterm_as_interrupt
 from contracts.errors import UsageError
-from mockserver.auth_spec import resolve_secret
-from mockserver.server import create_app
-from mockserver.server.config import ServerConfig, load_config
-from mockserver.server.worker import STOP_TIMEOUT
+
+if TYPE_CHECKING:  # imported when the command runs: --help and usage errors stay instant
+    from mockserver.server.config import ServerConfig
 
 HELP = "run the mock Record360: a control API that sends webhooks to your subscriptions"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -64,6 +61,12 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from werkzeug.serving import make_server
+
+    from mockserver.server import create_app
+    from mockserver.server.config import ServerConfig, load_config
+    from mockserver.server.worker import STOP_TIMEOUT
+
     check_listen(args.host, args.port)
     config = (
         load_config(args.config, allow_link_local=args.allow_link_local)
@@ -124,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _guarded(config: ServerConfig, args: argparse.Namespace) -> ServerConfig:
     """The command line's guard options over the config file's."""
+    from mockserver.auth_spec import resolve_secret
+
     changes: dict[str, Any] = {}
     if args.api_token:
         changes["api_token"] = resolve_secret(args.api_token)

@@ -11,12 +11,11 @@ import argparse
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from contracts import schemas, strict
-from contracts.bodies import Body, is_examples_index, read_bodies
-from contracts.errors import InputError
-from contracts.verdicts import Judge, normalise
+if TYPE_CHECKING:  # imported when a command runs: --help and usage errors stay instant
+    from contracts.bodies import Body
+    from contracts.verdicts import Judge
 
 HELP = "check webhook bodies (JSON, JSON Lines, - for stdin) against the v1 schemas"
 _SKIP = "an examples index, not a webhook body"
@@ -38,8 +37,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--event",
         metavar="EVENT",
-        help="judge every body as this event instead of detecting it "
-        f"({', '.join(s.name for s in schemas.known_events())})",
+        help="judge every body as this event instead of detecting it (%(r360_events)s)",
     )
     parser.add_argument(
         "--summary",
@@ -88,6 +86,11 @@ class _Tally:
 
 
 def run(args: argparse.Namespace) -> int:
+    from contracts import schemas
+    from contracts.bodies import is_examples_index, read_bodies
+    from contracts.errors import InputError
+    from contracts.verdicts import Judge
+
     if args.event is not None:
         schemas.spec_for(args.event)  # an unknown name is a usage error before any file is read
     tally = _Tally() if args.summary else None
@@ -113,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report(result: Body, args: argparse.Namespace) -> bool:
+    from contracts import schemas, strict
+
     violations = schemas.validate(result.payload, event=args.event)
     judged = args.event or getattr(schemas.envelope_of(result.payload), "name", None)
     print(f"{result.label}: {'FAIL' if violations else 'OK'} ({judged or 'unknown event'})")
@@ -125,6 +130,9 @@ def _report(result: Body, args: argparse.Namespace) -> bool:
 
 
 def _count(tally: _Tally, judge: Judge, result: Body, args: argparse.Namespace) -> bool:
+    from contracts import strict
+    from contracts.verdicts import normalise
+
     verdict = judge.judge(result.payload, event=args.event)
     tally.bodies += 1
     tally.events[verdict.event or "unknown event"] += 1

@@ -7,18 +7,16 @@ import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from contracts.cli._delivery_options import add_delivery_options, settings_from_args
 from contracts.cli._outputs import check_output
 from contracts.errors import UsageError
-from contracts.verifier import REGISTRY, Finding, VerifyOptions
-from contracts.verifier.context import check_ledger, parse_max_time
-from contracts.verifier.report import Report, print_report, verify
-from contracts.verifier.target import Target
-from mockserver.delivery.pacing import check_rate
+
+if TYPE_CHECKING:  # imported when the command runs: --help and usage errors stay instant
+    from contracts.verifier import Finding, VerifyOptions
+    from contracts.verifier.report import Report
+    from contracts.verifier.target import Target
 
 HELP = "verify a consumer endpoint: auth, evolution, unknown events, rate limiting, TLS, latency"
 
@@ -38,7 +36,7 @@ def register(subparsers: Any) -> None:
 
 def add_check_options(parser: Any) -> None:
     group = parser.add_argument_group("checks")
-    group.add_argument("--checks", metavar="A,B", help=f"run only these: {', '.join(REGISTRY)}")
+    group.add_argument("--checks", metavar="A,B", help="run only these: %(r360_checks)s")
     group.add_argument(
         "--ledger", metavar="URL", help="idempotency ledger (URL or /path on the target)"
     )
@@ -69,6 +67,10 @@ def add_check_options(parser: Any) -> None:
 
 
 def options_from(args: argparse.Namespace) -> tuple[list[str] | None, VerifyOptions]:
+    from contracts.verifier import REGISTRY, VerifyOptions
+    from contracts.verifier.context import check_ledger, parse_max_time
+    from mockserver.delivery.pacing import check_rate
+
     checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
     REGISTRY.select(checks)  # unknown names fail before anything is sent
     for flag, value, high in (("--examples", args.examples, 10_000),
@@ -95,6 +97,8 @@ def options_from(args: argparse.Namespace) -> tuple[list[str] | None, VerifyOpti
 
 
 def run(args: argparse.Namespace) -> int:
+    from contracts.verifier.target import Target
+
     checks, options = options_from(args)
     check_output("--report-json", args.report_json)
     settings = settings_from_args(args)
@@ -113,6 +117,10 @@ def run_and_print(
     report_json: str | None = None,
 ) -> Report:
     """Run the checks, write the JSON report (first: nothing printed can lose it), print."""
+    from rich.console import Console
+
+    from contracts.verifier.report import print_report, verify
+
     # Not a terminal (a CI log, a pipe): lines wide enough that a message never breaks.
     console = Console() if sys.stdout.isatty() else Console(width=240)
     err = Console(stderr=True)
