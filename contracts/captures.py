@@ -43,6 +43,8 @@ class Delivery:
     line: int
     time: str | None
     body: dict[str, Any]
+    #: The body's bytes exactly as received (what ``send --from-capture`` replays).
+    raw: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +112,7 @@ def parse_line(raw: bytes, source: str, number: int) -> Delivery | Problem:
         return _capture(document, source, number)
     if type(document) is not dict:
         return Problem(source, number, f"a JSON {_kind(document)}, not a webhook body (an object)")
-    return Delivery(source, number, None, document)
+    return Delivery(source, number, None, document, raw.strip())
 
 
 def _capture(capture: dict[str, Any], source: str, number: int) -> Delivery | Problem:
@@ -118,9 +120,11 @@ def _capture(capture: dict[str, Any], source: str, number: int) -> Delivery | Pr
     text = capture.get("body")
     try:
         if isinstance(text, str):
+            raw = text.encode("utf-8")
             body = json.loads(text)
         elif isinstance(capture.get("body_b64"), str):
-            body = json.loads(base64.b64decode(capture["body_b64"], validate=True))
+            raw = base64.b64decode(capture["body_b64"], validate=True)
+            body = json.loads(raw)
         else:
             return Problem(source, number, "capture line without a body or body_b64")
     except binascii.Error:
@@ -129,7 +133,7 @@ def _capture(capture: dict[str, Any], source: str, number: int) -> Delivery | Pr
         return Problem(source, number, f"capture body is not JSON ({_why(error)})")
     if type(body) is not dict:
         return Problem(source, number, f"capture body is a JSON {_kind(body)}, not an object")
-    return Delivery(source, number, time if isinstance(time, str) else None, body)
+    return Delivery(source, number, time if isinstance(time, str) else None, body, raw)
 
 
 def _why(error: ValueError) -> str:

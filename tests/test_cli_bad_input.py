@@ -51,7 +51,7 @@ def one_line(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
         (["send", TARGET, "--rate", "1e-300"], "--rate 1e-300 must be from 0.001 to"),
         (["send", TARGET, "--retry", "custom:1e308"], "is not a delay in seconds from 0 to 604800"),
         (["send", TARGET, "--concurrency", "100000000"], "--concurrency 100000000 must be from 1"),
-        (["send", TARGET, "--read-timeout", "1e9"], "read timeout 1000000000.0 must be"),
+        (["send", TARGET, "--read-timeout", "1e9"], "--read-timeout 1000000000.0 must be"),
         (["send", "ftp://127.0.0.1/h"], "URL 'ftp://127.0.0.1/h' is not an absolute http(s) URL"),
         (["send", TARGET, "--header", "X-Key"], "--header has no ':' between name and value"),
         (["load", TARGET, "--rate", "1e-300", "--duration", "1"], "--rate 1e-300 must be"),

@@ -223,3 +223,27 @@ def test_non_json_payload_and_bad_url(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "bad.json: not JSON" in capsys.readouterr().err
     assert main(["send", "ftp://127.0.0.1/hook"]) == 2
     assert "is not an absolute http(s) URL" in capsys.readouterr().err
+
+
+def test_workers_send_the_same_bodies_as_one_process_and_one_joined_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--workers changes how a run is sent, never what: the same seed, the same 60 bodies."""
+    runs = {}
+    for workers in ("1", "3"):
+        recorder = Recorder()
+        log = tmp_path / f"log-{workers}.jsonl"
+        with serve_wsgi(recorder) as server:
+            code = main(["send", f"{server.url}/hook", "--count", "60", "--seed", "9",
+                         "--workers", workers, "--log", str(log), "--no-progress"])  # fmt: skip
+        out = capsys.readouterr().out
+        assert code == 0, out
+        records = [json.loads(line) for line in log.read_text().splitlines()]
+        ids = sorted(r["payload"][("transaction" if "transaction" in r["payload"] else "task")]["id"]
+                     for r in records)  # fmt: skip
+        received = sorted(b[schemas.envelope_of(b).resource]["id"] for _, _, b in recorder.requests)
+        assert len(records) == 60 == len(set(ids)) and received == ids
+        assert ("3 worker processes" in out) == (workers == "3")
+        runs[workers] = ids
+    assert runs["1"] == runs["3"]
+    assert not list(tmp_path.glob("*.part*"))  # the parts were joined and removed

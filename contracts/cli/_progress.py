@@ -7,10 +7,10 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def progress_bar(total: int, *, enabled: bool, label: str) -> Iterator[Callable[[], None]]:
-    """Yield ``advance()``; thread-safe (rich's Progress locks), a no-op when not ``enabled``."""
+def progress_bar(total: int, *, enabled: bool, label: str) -> Iterator[Callable[[int], None]]:
+    """Yield ``advance(n)``; thread-safe (rich's Progress locks), a no-op when not ``enabled``."""
     if not enabled:
-        yield lambda: None
+        yield lambda n: None
         return
     from rich.console import Console  # only a terminal gets a bar, and pays for Rich
     from rich.progress import (
@@ -31,4 +31,4 @@ def progress_bar(total: int, *, enabled: bool, label: str) -> Iterator[Callable[
     )
     task = progress.add_task(label, total=total)
     with progress:
-        yield lambda: progress.advance(task)
+        yield lambda n: progress.advance(task, n)

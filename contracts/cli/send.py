@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import itertools
 import random
 import sys
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from contracts.cli._delivery_options import add_delivery_options, settings_from_args
 from contracts.cli._outputs import check_output
 from contracts.cli._progress import progress_bar
+from contracts.cli._send_work import Bodies, Plan, auto_workers, deliver, read_payload
 from contracts.errors import UsageError
 
 if TYPE_CHECKING:  # imported when the command runs: --help and usage errors stay instant
@@ -32,6 +31,12 @@ def register(subparsers: Any) -> None:
     bodies.add_argument(
         "--payload", metavar="FILE", help="send this body (.json or .jsonl, - for stdin)"
     )
+    bodies.add_argument(
+        "--from-capture",
+        metavar="CAPTURE",
+        help="replay the bodies of a capture (from `record`, or JSON Lines of bodies) byte for "
+        "byte, each once, in order",
+    )
     bodies.add_argument("--event", default="any", help="event to generate: %(r360_events)s or any")
     bodies.add_argument("--evolved", action="store_true", help="generate evolved bodies")
     bodies.add_argument("--seed", type=int, help="seed for generated bodies (default: random)")
@@ -39,14 +44,25 @@ def register(subparsers: Any) -> None:
         "--count",
         type=int,
         default=None,
-        help="deliveries to make (default: 1, or one per body in --payload)",
+        help="deliveries to make (default: 1, one per body in --payload, or every body of "
+        "--from-capture)",
     )
     pace = parser.add_argument_group("how to send")
     pace.add_argument(
         "--rate", type=float, help="deliveries started per second (default: as fast as possible)"
     )
     pace.add_argument(
-        "--concurrency", type=int, default=8, help="deliveries in flight (default: 8)"
+        "--concurrency",
+        type=int,
+        default=8,
+        help="deliveries in flight, per worker process (default: 8)",
+    )
+    pace.add_argument(
+        "--workers",
+        default="auto",
+        metavar="N",
+        help="processes that share the deliveries, each with its own event loop (default auto: "
+        "one per core for 50,000 unpaced deliveries or more, else 1); the bodies are the same",
     )
     pace.add_argument(
         "--retry",
@@ -64,80 +80,107 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mockserver.delivery import DeliveryLog
     from mockserver.delivery.pacing import check_rate
-    from mockserver.delivery.sender import check_concurrency
+    from mockserver.delivery.retry import parse_retry
+    from mockserver.delivery.sender import MAX_TIMEOUT_S, check_concurrency
 
     if args.count is not None and args.count < 1:
         raise UsageError(f"--count {args.count} must be at least 1")
     if args.rate is not None:
         check_rate(args.rate, "--rate")
     check_concurrency(args.concurrency, "--concurrency")
+    workers = _workers(args.workers)
+    parse_retry(args.retry)  # a bad schedule is a usage error before anything else happens
+    for flag, value in (("--connect-timeout", args.connect_timeout),
+                        ("--read-timeout", args.read_timeout)):  # fmt: skip
+        if not 0 < value <= MAX_TIMEOUT_S:
+            raise UsageError(f"{flag} {value!r} must be a number of seconds > 0 and <= 600")
     check_output("--log", args.log)
-    settings = settings_from_args(args)
-    # Every option is checked (the sender refuses bad timeouts and schedules) before the seed
-    # is printed: a usage error is one line, nothing else.
-    sender = settings.sender(
-        retry=args.retry, connect_timeout=args.connect_timeout, read_timeout=args.read_timeout
-    )
-    first_dead: list[Delivery] = []
-    log = None
-    try:
-        with sender:
-            payloads, count = _payloads(args)
-            log = DeliveryLog(args.log) if args.log else None
-            show = not args.no_progress and count > 1 and sys.stderr.isatty()
-            with progress_bar(count, enabled=show, label="delivering") as advance:
-
-                def done(delivery: Delivery) -> None:
-                    if not delivery.delivered and not first_dead:
-                        first_dead.append(delivery)
-                    advance()
-
-                summary = sender.deliver_many(
-                    payloads, concurrency=args.concurrency, rate=args.rate, on_done=done, log=log
-                )
-    finally:
-        if log is not None:
-            log.close()
-    _print_summary(summary, sender.url, first_dead[0] if first_dead else None, args.log)
+    settings = settings_from_args(args)  # every secret checked (and the insecure warning) once
+    plan = _plan(args)
+    if workers is None:
+        workers = auto_workers(plan)
+    if workers > 1 and plan.count is not None:
+        workers = min(workers, plan.count)
+    total = plan.count if plan.count is not None else _lines(str(args.from_capture))
+    show = not args.no_progress and total > 1 and sys.stderr.isatty()
+    with progress_bar(total, enabled=show, label="delivering") as advance:
+        summary, dead = deliver(plan, workers=workers, log=args.log, progress=advance)
+    _print_summary(summary, str(settings.url), dead, args.log, workers)
     return 0 if summary.dead_lettered == 0 else 1
 
 
-def _payloads(args: argparse.Namespace) -> tuple[Iterator[tuple[str, Any]], int]:
-    from contracts import schemas
-    from contracts.bodies import read_bodies
-    from contracts.bulk import BulkGenerator
-    from contracts.errors import InputError
+def _workers(text: str) -> int | None:
+    """``--workers``: a number of processes, or ``auto`` (``None``: decided by the run's size)."""
+    if text == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 64:
+        raise UsageError(f"--workers {text!r} must be auto or a number of processes from 1 to 64")
+    return value
 
+
+def _plan(args: argparse.Namespace) -> Plan:
+    """The run as plain data. The URL is the one given (user info and all): each worker turns it
+    into credentials through the settings factory again, never a stripped copy without them."""
+    bodies = _bodies(args)
+    count = args.count
+    if count is None and bodies.kind != "capture":  # a capture is sent whole by default
+        count = len(bodies.payload) if bodies.kind == "payload" else 1
+    return Plan(
+        url=args.url,
+        auth=args.auth,
+        jwt_claims=tuple(args.jwt_claim),
+        headers=tuple(args.header),
+        ca_bundle=args.ca_bundle,
+        insecure=args.insecure,
+        retry=args.retry,
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout,
+        bodies=bodies,
+        count=count,
+        concurrency=args.concurrency,
+        rate=args.rate,
+    )
+
+
+def _bodies(args: argparse.Namespace) -> Bodies:
+    given = [flag for flag, value in (("--payload", args.payload),
+                                      ("--from-capture", args.from_capture)) if value]  # fmt: skip
+    if len(given) > 1:
+        raise UsageError("--payload and --from-capture both name the bodies; pick one")
+    if given and (args.evolved or args.seed is not None or args.event != "any"):
+        raise UsageError(f"{given[0]} sends the file as it is; drop --event/--evolved/--seed")
     if args.payload:
-        if args.evolved or args.seed is not None or args.event != "any":
-            raise UsageError("--payload sends the file as it is; drop --event/--evolved/--seed")
-        bodies = []
-        for result in read_bodies(args.payload):
-            if isinstance(result, InputError):
-                raise result
-            violations = schemas.validate(result.payload)
-            if violations:
-                print(
-                    f"warning: {result.label} is not a valid v1 body ({violations[0]}); "
-                    "sending it anyway",
-                    file=sys.stderr,
-                )
-            bodies.append((schemas.event_of(result.payload) or "unknown", result.payload))
-        count = args.count or len(bodies)
-        return itertools.islice(itertools.cycle(bodies), count), count
-    wanted = None if args.event == "any" else schemas.spec_for(args.event).name
+        return Bodies("payload", payload=read_payload(args.payload))
+    if args.from_capture:
+        from contracts.captures import check_readable
+
+        check_readable(args.from_capture)
+        return Bodies("capture", capture=args.from_capture)
+    from contracts import schemas
+
+    event = None if args.event == "any" else schemas.spec_for(args.event).name
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     print(f"seed: {seed}", file=sys.stderr)
-    generator = BulkGenerator(seed=seed, event=wanted, evolved=args.evolved)
-    count = args.count or 1
-    return ((item.event, item.body) for item in itertools.islice(generator, count)), count
+    return Bodies("generated", seed=seed, event=event, evolved=args.evolved)
 
 
-def _print_summary(summary: Summary, url: str, dead: Delivery | None, log: str | None) -> None:
+def _lines(path: str) -> int:
+    """Roughly how many deliveries a capture holds (its non-blank lines), for the progress bar."""
+    with open(path, "rb") as lines:
+        return sum(1 for line in lines if not line.isspace())
+
+
+def _print_summary(
+    summary: Summary, url: str, dead: Delivery | None, log: str | None, workers: int
+) -> None:
     rate = summary.total / summary.elapsed_s if summary.elapsed_s > 0 else 0.0
-    print(f"sent {summary.total} to {url} in {summary.elapsed_s:.2f} s ({rate:.1f}/s)")
+    how = f", {workers} worker processes" if workers > 1 else ""
+    print(f"sent {summary.total} to {url} in {summary.elapsed_s:.2f} s ({rate:.1f}/s{how})")
     print(f"  delivered      {summary.delivered}")
     print(f"  retried        {summary.retried}  (needed more than one attempt)")
     reasons = ", ".join(f"{k}: {v}" for k, v in sorted(summary.reasons.items()))

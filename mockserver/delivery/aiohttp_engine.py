@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import re
 import ssl
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -291,6 +292,7 @@ def _joined(headers: Any) -> dict[str, str]:
     return joined
 
 
+_SSL_NOTE = re.compile(r" ssl:\S+")
 _UNASKED_UPGRADE = (
     "RemoteProtocolError: 101 Switching Protocols answered a request that asked for no upgrade"
 )
@@ -310,7 +312,8 @@ def classify_aiohttp_error(exc: BaseException) -> TransportFailure:
     if isinstance(exc, TimeoutError):
         return TransportFailure("timeout", f"request timeout: {text}")
     if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.InvalidURL):
-        return TransportFailure("connect", f"connection failed: {text}")
+        # aiohttp names its TLS setting even for plain http ("ssl:default"): noise, dropped.
+        return TransportFailure("connect", f"connection failed: {_SSL_NOTE.sub('', text)}")
     if isinstance(exc, aiohttp.ClientError | OSError):
         return TransportFailure("protocol", f"{type(exc).__name__}: {text}")
     return TransportFailure("error", f"{type(exc).__name__}: {text}")

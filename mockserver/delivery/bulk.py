@@ -34,11 +34,12 @@ class BulkRun:
         clock: Clock,
         on_done: Callable[[Delivery], None] | None = None,
         log: DeliveryLog | None = None,
+        builder: SummaryBuilder | None = None,
     ) -> None:
         self._clock = clock
         self._on_done = on_done
         self._log = log
-        self._builder = SummaryBuilder()
+        self._builder = builder if builder is not None else SummaryBuilder()
         self._lock = threading.Lock()
         self._failures: list[BaseException] = []
         self._started = clock.now()

@@ -49,7 +49,7 @@ from mockserver.delivery.httpx_engine import HttpxEngine
 from mockserver.delivery.pacing import Pacer, TokenBucket
 from mockserver.delivery.records import Delivery
 from mockserver.delivery.retry import Policy, parse_retry
-from mockserver.delivery.summary import Summary
+from mockserver.delivery.summary import Summary, SummaryBuilder
 from mockserver.delivery.tls import verify_setting
 from mockserver.errors import UsageError
 from mockserver.redaction import Redactor
@@ -267,6 +267,7 @@ class Sender:
         log: DeliveryLog | None = None,
         engine: Engine = "auto",
         pacer: Pacer | None = None,
+        builder: SummaryBuilder | None = None,
     ) -> Summary:
         """Deliver ``(event, payload)`` pairs concurrently; memory stays flat.
 
@@ -278,7 +279,8 @@ class Sender:
 
         ``engine`` (see :meth:`engine_for`) picks how, never what. ``pacer`` replaces ``rate``
         and ``burst`` with pacing of the caller's (a load ramp); on the aiohttp engine it must
-        wait on the real clock.
+        wait on the real clock. ``builder`` counts into a summary of the caller's (a share of a
+        run split over processes, :meth:`~mockserver.delivery.summary.SummaryBuilder.export`).
         """
         check_concurrency(concurrency)
         if pacer is not None and rate is not None:
@@ -287,7 +289,7 @@ class Sender:
         clock = self._core.clock if chosen == "httpx" else SystemClock()
         if rate is not None:
             pacer = TokenBucket(rate, clock, burst=burst)
-        run = BulkRun(clock=self._core.clock, on_done=on_done, log=log)
+        run = BulkRun(clock=self._core.clock, on_done=on_done, log=log, builder=builder)
         items = iter(payloads)
         if chosen == "aiohttp":
             from mockserver.delivery.aiohttp_engine import AioEngine  # imported only when used

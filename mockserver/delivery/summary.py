@@ -94,6 +94,30 @@ class SummaryBuilder:
                 self._durations.append(attempt.duration_s)
                 self._statuses[attempt.outcome] += 1
 
+    def export(self) -> dict[str, Any]:
+        """Everything counted so far, as plain data another process can send back."""
+        with self._lock:
+            return {
+                "durations": self._durations.tobytes(),
+                "statuses": dict(self._statuses),
+                "reasons": dict(self._reasons),
+                "counts": (self._total, self._delivered, self._dead, self._retried),
+            }
+
+    def merge(self, exported: dict[str, Any]) -> None:
+        """Add another builder's :meth:`export` (a worker process's share of one run)."""
+        durations: array[float] = array("d")
+        durations.frombytes(exported["durations"])
+        total, delivered, dead, retried = exported["counts"]
+        with self._lock:
+            self._durations.extend(durations)
+            self._statuses.update(exported["statuses"])
+            self._reasons.update(exported["reasons"])
+            self._total += total
+            self._delivered += delivered
+            self._dead += dead
+            self._retried += retried
+
     def build(self, elapsed_s: float = 0.0) -> Summary:
         with self._lock:
             ordered = sorted(self._durations)
