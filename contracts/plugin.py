@@ -19,6 +19,7 @@ the terminal summary shows a table.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,7 @@ OPTIONS = {
     "ledger": ("idempotency ledger URL, or a /path on the target", "string"),
     "seed": ("seed to replay a run", "string"),
     "max-time": ("seconds the whole verification may take (default 120)", "string"),
+    "corpus": ("a capture of real bodies to add to the checks' inputs (repeatable)", "linelist"),
 }
 FINDINGS = pytest.StashKey[list[Any]]()
 UNREACHABLE = pytest.StashKey[str]()
@@ -55,6 +57,7 @@ class Inputs:
     seed: int | None
     ledger: str | None
     max_time_s: float | None
+    corpus: tuple[Any, ...]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -102,6 +105,7 @@ def _inputs(config: pytest.Config) -> Inputs:
     from contracts.errors import UsageError
     from contracts.verifier import REGISTRY
     from contracts.verifier.context import check_ledger, parse_max_time
+    from contracts.verifier.corpus import read_corpus
     from mockserver.settings import PLUGIN, delivery_settings
 
     settings = delivery_settings(
@@ -121,7 +125,10 @@ def _inputs(config: pytest.Config) -> Inputs:
     except ValueError:
         raise UsageError(f"--r360-seed {seed_text!r} is not an integer") from None
     max_time = parse_max_time(option(config, "max-time"), "--r360-max-time")
-    return Inputs(settings, checks, seed, check_ledger(option(config, "ledger")), max_time)
+    captures = option(config, "corpus")
+    corpus = read_corpus(captures) if captures else ()
+    ledger = check_ledger(option(config, "ledger"), "--r360-ledger")
+    return Inputs(settings, checks, seed, ledger, max_time, corpus)
 
 
 def _stashed(config: pytest.Config) -> Inputs:
@@ -171,9 +178,10 @@ def r360_options(pytestconfig: pytest.Config) -> Any:
     from contracts.verifier import VerifyOptions
 
     inputs = _stashed(pytestconfig)
-    if inputs.max_time_s is None:
-        return VerifyOptions(ledger=inputs.ledger, seed=inputs.seed)
-    return VerifyOptions(ledger=inputs.ledger, seed=inputs.seed, max_time_s=inputs.max_time_s)
+    options = VerifyOptions(ledger=inputs.ledger, seed=inputs.seed, corpus=inputs.corpus)
+    if inputs.max_time_s is not None:
+        options = dataclasses.replace(options, max_time_s=inputs.max_time_s)
+    return options
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ your conftest defines (an in-process Flask, Django or FastAPI app, or a URL).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -19,11 +20,11 @@ _PAYLOAD_CHARS = 2000
 def test_r360_check(r360_check: str, r360_verification: Any, pytestconfig: Any) -> None:
     finding = r360_verification.run(r360_check)
     if finding.status == "skipped":
-        pytest.skip(finding.message)
+        pytest.skip(in_pytest_words(finding.message))
     if finding.status == "inconclusive":
         # The check could not judge (unreachable, wrong credentials, limited, out of time): that
         # is not a pass. It fails, unless --r360-inconclusive=skip asks for a skip.
-        message = f"{finding.check}: inconclusive: {finding.message}"
+        message = f"{finding.check}: inconclusive: {in_pytest_words(finding.message)}"
         if pytestconfig.getoption("r360_inconclusive") == "skip":
             pytest.skip(message)
         pytest.fail(message, pytrace=False)
@@ -31,8 +32,17 @@ def test_r360_check(r360_check: str, r360_verification: Any, pytestconfig: Any) 
         pytest.fail(_explain(finding), pytrace=False)
 
 
+def in_pytest_words(message: str) -> str:
+    """A finding's message with the CLI's flags spelled as this plugin's (``--ledger`` is
+    ``--r360-ledger`` here): the user reads it in pytest's output and types what it says."""
+    from contracts.plugin import OPTIONS
+
+    names = "|".join(re.escape(name) for name in sorted(OPTIONS, key=len, reverse=True))
+    return re.sub(rf"(?<![\w-])--({names})\b", r"--r360-\1", message)
+
+
 def _explain(finding: Any) -> str:
-    lines = [f"{finding.check}: {finding.message}"]
+    lines = [f"{finding.check}: {in_pytest_words(finding.message)}"]
     details = finding.details
     if "change" in details:
         lines.append(f"change: {details['change']}")

@@ -61,7 +61,7 @@ from mockserver.errors import UsageError
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["Consumer", "ConsumerConfig", "create_consumer"]
+__all__ = ["Authenticator", "Consumer", "ConsumerConfig", "create_consumer"]
 
 logger = logging.getLogger("mockserver.consumer")
 
@@ -171,7 +171,7 @@ class _JwtVerifier:
         return True
 
 
-class _Authenticator:
+class Authenticator:
     """Checks one request's credential header; ``challenge`` goes in a 401's WWW-Authenticate."""
 
     def __init__(self, scheme: AuthScheme | None, leeway: int) -> None:
@@ -235,7 +235,7 @@ class Consumer:
         self, config: ConsumerConfig, *, now: Callable[[], float] = time.monotonic
     ) -> None:
         self.config = config
-        self._authenticate = _Authenticator(config.auth, config.leeway_s)
+        self._authenticate = Authenticator(config.auth, config.leeway_s)
         self._bucket = None
         if config.rate is not None:
             self._bucket = TokenBucket(config.rate, _CallableClock(now), burst=config.burst)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from pathlib import Path
 
 import pytest
 from werkzeug.wrappers import Request, Response
@@ -147,3 +148,32 @@ def test_auth_forgeries_are_shown_but_the_secret_is_not() -> None:
     text = json.dumps(report.to_json())
     assert secret not in text
     assert "alg-none" in report.finding("auth-rejects-invalid").message
+
+
+def test_a_captured_body_the_consumer_rejects_fails_accepts_valid_and_says_where(
+    tmp_path: Path,
+) -> None:
+    """--corpus: real traffic carries what generation never does (here a new top-level field)."""
+    from contracts import schemas
+    from contracts.verifier.corpus import read_corpus
+
+    real = schemas.example("transaction.create")
+    real["transaction"]["inspection_score"] = 97  # Record360 added it; nobody generated it
+    capture = tmp_path / "capture.jsonl"
+    capture.write_text(
+        json.dumps(schemas.example("task.completed")) + "\n" + json.dumps(real) + "\n"
+    )
+
+    def strict_app(environ, start_response):  # type: ignore[no-untyped-def]
+        body = json.loads(Request(environ).get_data())
+        status = 422 if "inspection_score" in body.get("transaction", {}) else 202
+        return Response(status=status)(environ, start_response)
+
+    options = VerifyOptions(**{**FAST.__dict__, "corpus": read_corpus([str(capture)])})
+    finding = verify(
+        Target.from_app(strict_app), checks=["accepts-valid"], options=options
+    ).finding("accepts-valid")
+    assert finding.status == "failed", finding.message
+    assert f"rejected a body Record360 sent ({capture}:2, transaction.create): status 422" in (
+        finding.message
+    )

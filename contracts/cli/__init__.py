@@ -21,6 +21,7 @@ from contracts.cli import (
     drift,
     example,
     load,
+    record,
     schema,
     send,
     serve,
@@ -45,6 +46,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     serve,
     consumer,
     load,
+    record,
     diff,
 )
 

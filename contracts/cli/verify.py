@@ -58,6 +58,14 @@ def add_check_options(parser: Any) -> None:
         "--require-rate-limit", action="store_true", help="fail rate-limit when no 429 is seen"
     )
     group.add_argument(
+        "--corpus",
+        action="append",
+        default=[],
+        metavar="CAPTURE",
+        help="real bodies (a capture from `record`, or JSON Lines of bodies) to add to "
+        "accepts-valid and, evolved, to tolerates-evolution (repeatable)",
+    )
+    group.add_argument(
         "--max-time",
         metavar="S",
         default="120",
@@ -69,6 +77,7 @@ def add_check_options(parser: Any) -> None:
 def options_from(args: argparse.Namespace) -> tuple[list[str] | None, VerifyOptions]:
     from contracts.verifier import REGISTRY, VerifyOptions
     from contracts.verifier.context import check_ledger, parse_max_time
+    from contracts.verifier.corpus import read_corpus
     from mockserver.delivery.pacing import check_rate
 
     checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
@@ -92,6 +101,7 @@ def options_from(args: argparse.Namespace) -> tuple[list[str] | None, VerifyOpti
         require_rate_limit=args.require_rate_limit,
         ledger=check_ledger(args.ledger),
         max_time_s=parse_max_time(args.max_time) or 120.0,
+        corpus=read_corpus(args.corpus) if args.corpus else (),
     )
     return checks, options
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from contracts.bulk import BulkGenerator
 from contracts.errors import UsageError
+from contracts.verifier.corpus import CorpusBody
 from contracts.verifier.curl import curl_line
 from contracts.verifier.target import Target
 from mockserver.auth import AuthScheme, NegativeVariant
@@ -86,6 +87,11 @@ class VerifyOptions:
     ledger: str | Ledger | None = None
     #: The whole run's time: every wait, recovery, shrinking and the ledger share it.
     max_time_s: float = 120.0
+    #: Captured Record360 bodies (:func:`contracts.verifier.corpus.read_corpus`): sent as they
+    #: are by ``accepts-valid``, and evolved by ``tolerates-evolution``.
+    corpus: tuple[CorpusBody, ...] = ()
+    #: How many corpus bodies ``tolerates-evolution`` evolves (each by every change).
+    corpus_evolutions: int = 10
 
 
 #: The longest ``--max-time`` accepted: a day (a run is meant for a CI step, not a soak).

@@ -38,6 +38,18 @@ def accepts_valid(ctx: CheckContext) -> Finding:
             ctx.evidence(delivery, example=label),
         )
 
+    for captured in ctx.options.corpus:
+        delivery = tally.add(ctx.deliver(captured.body, event=captured.event))
+        if accepted(delivery) or _limited(delivery):
+            continue
+        return Finding(
+            NAME,
+            "failed",
+            f"rejected a body Record360 sent ({captured.where}, {captured.event}): "
+            f"{answered(delivery)}; expected 2xx",
+            ctx.evidence(delivery, captured=captured.where),
+        )
+
     def judge(body: dict[str, Any]) -> Delivery | None:
         delivery = tally.add(ctx.deliver(body, event=schemas.event_of(body) or "unknown"))
         return None if accepted(delivery) or _limited(delivery) else delivery
@@ -61,11 +73,12 @@ def accepts_valid(ctx: CheckContext) -> Finding:
         )
     if tally.limited:
         return Finding(NAME, "inconclusive", tally.limited_reason())
+    real = f", {len(ctx.options.corpus)} captured" if ctx.options.corpus else ""
     return Finding(
         NAME,
         "passed",
-        f"accepted the documented examples (and an add-media inspection) and {search.tried} "
-        "generated bodies",
+        f"accepted the documented examples (and an add-media inspection){real} and "
+        f"{search.tried} generated bodies",
     )
 
 

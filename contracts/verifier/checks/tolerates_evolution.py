@@ -10,7 +10,11 @@ never lifting) no change can be blamed or cleared, so the verdict is ``inconclus
 
 from __future__ import annotations
 
+import copy
+import random
+
 from contracts import evolution, strategies
+from contracts._choice import RandomChooser
 from contracts.verifier.context import CheckContext, accepted, answered
 from contracts.verifier.finding import Finding
 from contracts.verifier.premise import Tally, refusal
@@ -58,6 +62,10 @@ def tolerates_evolution(ctx: CheckContext) -> Finding:
                     original=evolved.original,
                 ),
             )
+    corpus = _captured(ctx, tally)
+    if isinstance(corpus, Finding):
+        return corpus
+    tried += corpus
     if not tally.accepted:
         why = refusal(tally.statuses, tally.errors, tally.first_error)
         if why is None and tally.limited:
@@ -74,3 +82,40 @@ def tolerates_evolution(ctx: CheckContext) -> Finding:
     return Finding(
         NAME, "passed", f"accepted {tried} evolved bodies covering every change: {names}"
     )
+
+
+def _captured(ctx: CheckContext, tally: Tally) -> Finding | int:
+    """Every change on copies of the first captured bodies (``--corpus``): the failure, or how
+    many evolved bodies were accepted. A rejection counts only when the body as captured was
+    accepted, as for generated ones."""
+    chooser = RandomChooser(random.Random(ctx.seed))
+    tried = 0
+    for captured in ctx.options.corpus[: ctx.options.corpus_evolutions]:
+        before = tally.add(ctx.deliver(captured.body, event=captured.event))
+        if not accepted(before):
+            continue  # accepts-valid's business
+        for name in evolution.applicable_changes(captured.event):
+            body = copy.deepcopy(captured.body)
+            evolution.prepare(body, captured.event, [name], chooser)
+            original = copy.deepcopy(body)
+            applied = evolution.evolve(body, captured.event, [name], chooser)
+            delivery = tally.add(ctx.deliver(body, event=captured.event))
+            tried += 1
+            if accepted(delivery) or delivery.attempts[-1].status == 429:
+                continue
+            again = tally.add(ctx.deliver(original, event=captured.event))
+            if accepted(again):
+                return Finding(
+                    NAME,
+                    "failed",
+                    f"rejected a body Record360 sent ({captured.where}) after the compatible "
+                    f"change {name!r}: {answered(delivery)}; the body without it was accepted",
+                    ctx.evidence(
+                        delivery,
+                        change=name,
+                        applied=[str(change) for change in applied],
+                        original=original,
+                        captured=captured.where,
+                    ),
+                )
+    return tried

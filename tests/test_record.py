@@ -1,0 +1,161 @@
+"""``r360-webhooks record``: one whole line per delivery, the body as received, no credential.
+
+Real loopback servers: the recorder alone, in front of the reference consumer (``--forward``),
+under concurrent posts, with a size limit and rotation, and as a command stopped by SIGTERM.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import signal
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from contracts import schemas
+from mockserver.auth import BearerAuth
+from mockserver.consumer import ConsumerConfig
+from mockserver.record import Recorder, RecorderConfig
+from mockserver.serving import serve_consumer
+from tests.servers import serve_wsgi
+
+TOKEN = "record-test-token-3e5c7a9b1d"
+BODY = schemas.example_bytes("transaction.create")
+
+
+def lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_a_delivery_is_one_line_with_the_raw_body_header_names_and_no_credential(
+    tmp_path: Path,
+) -> None:
+    recorder = Recorder(RecorderConfig(out=tmp_path / "c.jsonl"))
+    with serve_wsgi(recorder) as server:
+        answer = httpx.post(
+            server.url + "/webhooks", content=BODY,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}",
+                     "X-Signature-Key": TOKEN, "X-Key-Id": "k1"},
+        )  # fmt: skip
+    recorder.close()
+    [line] = lines(tmp_path / "c.jsonl")
+    assert answer.status_code == 202
+    assert line["format"] == "r360-capture/1" and line["event"] == "transaction.create"
+    assert str(line["body"]).encode() == BODY  # byte for byte
+    assert {"authorization", "x-signature-key", "x-key-id"} <= set(line["headers"])  # type: ignore[arg-type]
+    assert line["auth"] == "Authorization: Bearer [REDACTED]; X-Signature-Key: [REDACTED]"
+    assert TOKEN not in (tmp_path / "c.jsonl").read_text()
+
+
+def test_forwarding_passes_the_consumer_s_answer_back(tmp_path: Path) -> None:
+    with serve_consumer(ConsumerConfig(auth=BearerAuth(TOKEN))) as consumer:
+        recorder = Recorder(RecorderConfig(out=tmp_path / "c.jsonl", forward=consumer.url))
+        with serve_wsgi(recorder) as server:
+            good = httpx.post(server.url + "/webhooks", content=BODY,
+                              headers={"Authorization": f"Bearer {TOKEN}",
+                                       "Content-Type": "application/json"})  # fmt: skip
+            bad = httpx.post(server.url + "/webhooks", content=BODY,
+                             headers={"Content-Type": "application/json"})  # fmt: skip
+        recorder.close()
+        ledger = consumer.consumer.ledger()
+    assert (good.status_code, bad.status_code) == (202, 401)  # the consumer's own answers
+    assert "WWW-Authenticate" in bad.headers
+    assert ledger["accepted"] == 1
+    assert [line["answer"]["status"] for line in lines(tmp_path / "c.jsonl")] == [202, 401]  # type: ignore[index]
+
+
+def test_required_auth_refuses_and_records_no_body(tmp_path: Path) -> None:
+    recorder = Recorder(RecorderConfig(out=tmp_path / "c.jsonl", auth=BearerAuth(TOKEN)))
+    with serve_wsgi(recorder) as server:
+        refused = httpx.post(server.url + "/webhooks", content=BODY)
+        accepted = httpx.post(server.url + "/webhooks", content=BODY,
+                              headers={"Authorization": f"Bearer {TOKEN}"})  # fmt: skip
+    recorder.close()
+    first, second = lines(tmp_path / "c.jsonl")
+    assert (refused.status_code, accepted.status_code) == (401, 202)
+    assert "body" not in first and first["refused"] == "missing or invalid credentials"
+    assert "body" in second
+
+
+def test_concurrent_posts_never_interleave_and_a_big_body_is_refused(tmp_path: Path) -> None:
+    recorder = Recorder(RecorderConfig(out=tmp_path / "c.jsonl", max_body=4096))
+    with serve_wsgi(recorder) as server, ThreadPoolExecutor(8) as pool:
+        bodies = [json.dumps({"event": "create", "transaction": {"id": str(n), "pad": "x" * 2000}})
+                  for n in range(200)]  # fmt: skip
+        statuses = list(pool.map(lambda b: httpx.post(server.url + "/webhooks", content=b)
+                                 .status_code, bodies))  # fmt: skip
+        big = httpx.post(server.url + "/webhooks", content=b"{" + b" " * 5000 + b"}")
+    recorder.close()
+    records = lines(tmp_path / "c.jsonl")  # every line parses: none torn or interleaved
+    assert statuses == [202] * 200 and big.status_code == 413
+    assert sorted(json.loads(str(r["body"]))["transaction"]["id"] for r in records[:-1]
+                  if "body" in r) == sorted(str(n) for n in range(200))  # fmt: skip
+    assert records[-1]["refused"] == "body larger than 4096 bytes" and "body" not in records[-1]
+
+
+def test_a_body_that_is_not_utf8_is_kept_exactly(tmp_path: Path) -> None:
+    recorder = Recorder(RecorderConfig(out=tmp_path / "c.jsonl"))
+    raw = b'{"event": "create", "x": "\xff\xfe"}'
+    with serve_wsgi(recorder) as server:
+        httpx.post(server.url + "/webhooks", content=raw)
+    recorder.close()
+    [line] = lines(tmp_path / "c.jsonl")
+    assert base64.b64decode(str(line["body_b64"])) == raw and "body" not in line
+
+
+def test_the_capture_rotates_by_size(tmp_path: Path) -> None:
+    recorder = Recorder(RecorderConfig(out=tmp_path / "c.jsonl", rotate_bytes=1024 * 1024))
+    body = json.dumps({"event": "create", "transaction": {"id": "1", "pad": "y" * 300_000}})
+    with serve_wsgi(recorder) as server:
+        for _ in range(8):
+            httpx.post(server.url + "/webhooks", content=body)
+    recorder.close()
+    rotated = sorted(tmp_path.glob("c.jsonl.*"))
+    assert rotated and all(
+        p.stat().st_size <= 1024 * 1024 for p in [*rotated, tmp_path / "c.jsonl"]
+    )
+    total = sum(len(p.read_text().splitlines()) for p in [*rotated, tmp_path / "c.jsonl"])
+    assert total == 8
+
+
+def test_the_command_records_until_sigterm_and_says_how_many(tmp_path: Path) -> None:
+    out = tmp_path / "capture.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "contracts", "record", "--port", "0", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        url = first.split()[2]
+        for _ in range(3):
+            assert httpx.post(url, content=BODY, timeout=10).status_code == 202
+    finally:
+        process.send_signal(signal.SIGTERM)
+        rest, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "recorded 3 deliveries" in rest and len(lines(out)) == 3
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--cert", "/etc/hostname"], "--cert and --key go together"),
+        (["--cert", "/etc/hostname", "--key", "/etc/hostname"], "--cert/--key: cannot load them"),
+        (["--forward", "http://u:p@127.0.0.1:9/h"], "--forward carries user info"),
+        (["--max-body", "10"], "--max-body 10 must be from 1024"),
+    ],
+)
+def test_bad_options_are_one_line(
+    argv: list[str], says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from contracts.cli import main
+
+    assert main(["record", "--port", "0", "--out", str(tmp_path / "c.jsonl"), *argv]) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.count("\n") == 1
