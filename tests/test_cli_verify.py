@@ -48,27 +48,20 @@ def test_verify_writes_the_designed_json_report(
 
 
 def test_wrong_credentials_make_accepts_valid_inconclusive_with_exit_1(
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     auth = parse_auth_spec("bearer:the-right-token-123")
+    report = tmp_path / "report.json"
     with serve_consumer(ConsumerConfig(auth=auth)) as running:
-        code = main(
-            [
-                "verify",
-                running.url,
-                "--auth",
-                f"bearer:{SECRET}",
-                "--checks",
-                "accepts-valid",
-                *FAST,
-            ]
-        )
+        code = main(["verify", running.url, "--auth", f"bearer:{SECRET}", "--checks",
+                     "accepts-valid", "--report-json", str(report), *FAST])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 1
     # Every delivery got 401: the bodies were never judged, so no verdict blames them.
-    assert "inconclusive" in out and "got 401: check --auth" in out
+    [finding] = json.loads(report.read_text())["checks"]
+    assert finding["status"] == "inconclusive" and "got 401: check --auth" in finding["message"]
     assert "rejected the documented" not in out
-    assert SECRET not in out
+    assert SECRET not in out + report.read_text()
 
 
 @pytest.mark.parametrize(

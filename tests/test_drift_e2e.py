@@ -119,11 +119,14 @@ def test_send_from_capture_replays_the_bodies_byte_for_byte(
 def test_verify_corpus_makes_the_captured_bodies_test_cases(
     captured: tuple[Path, list[dict[str, Any]]],
     consumer: RunningConsumer,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     capture, _ = captured
+    report = tmp_path / "verify.json"
     code, out = run(["verify", consumer.url, "--auth", f"bearer:{TOKEN}", "--corpus", str(capture),
                      "--checks", "accepts-valid,tolerates-evolution", "--examples", "3",
-                     "--seed", "4"], capsys)  # fmt: skip
+                     "--seed", "4", "--report-json", str(report)], capsys)  # fmt: skip
     assert code == 0, out
-    assert "80 captured" in out
+    [accepts, _] = json.loads(report.read_text())["checks"]
+    assert "80 captured" in accepts["message"]

@@ -131,8 +131,8 @@ def run_and_print(
 
     from contracts.verifier.report import print_report, verify
 
-    # Not a terminal (a CI log, a pipe): lines wide enough that a message never breaks.
-    console = Console() if sys.stdout.isatty() else Console(width=240)
+    # Not a terminal (a CI log, a pipe): 100 columns, long messages folded inside their cell.
+    console = Console() if sys.stdout.isatty() else Console(width=100)
     err = Console(stderr=True)
     status = err.status("verifying...") if err.is_terminal else nullcontext()
     with status as spinner:
