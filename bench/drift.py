@@ -6,8 +6,8 @@ line, parse its ``body``, ``is_valid`` against ``webhook.json`` with jsonschema-
 The capture is ``r360-capture/1`` as ``record`` writes it: 80 % valid bodies, 15 % evolved (new
 fields), 5 % broken (an integer id or a month 13), times over 30 days. Ours runs the command in
 this process (summary to a buffer) as a user would, which splits a file this big across one
-process per core; the row with ``--jobs 1`` (one process) is for information. All get RUNS runs,
-interleaved, medians compared.
+process per core; the row with ``--jobs 1`` (one process) is for information. All get RUNS runs
+(``R360_DRIFT_RUNS``, default 3), interleaved, medians compared.
 ``R360_DRIFT_BODIES`` changes the size (default 1,000,000; about 2.7 GB in a temp folder).
 """
 
@@ -18,18 +18,17 @@ import io
 import json
 import os
 import random
-import statistics
+import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from bench.common import Row
+from bench.common import Measure, Row, Target, interleaved
 from contracts import schemas
 from contracts.bulk import BulkGenerator
 
 BODIES = int(os.environ.get("R360_DRIFT_BODIES", "1000000"))
-RUNS = int(os.environ.get("R360_DRIFT_RUNS", "1"))
+RUNS = int(os.environ.get("R360_DRIFT_RUNS", "3"))
 
 
 def capture_file(path: Path, count: int) -> None:
@@ -64,12 +63,6 @@ def capture_file(path: Path, count: int) -> None:
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
-def _timed(fn: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
-
-
 def run() -> list[Row]:
     import jsonschema_rs
 
@@ -81,14 +74,18 @@ def run() -> list[Row]:
         schemas.load_schema("webhook"), registry=registry, validate_formats=True
     )
 
-    def raw(path: Path) -> None:
+    def raw(path: Path) -> float:
+        started = time.perf_counter()
         with path.open("rb") as lines:
             for line in lines:
                 fast.is_valid(json.loads(json.loads(line)["body"]))
+        return BODIES / (time.perf_counter() - started)
 
-    def ours(path: Path, *jobs: str) -> None:
+    def ours(path: Path, *jobs: str) -> float:
+        started = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
             main(["drift", str(path), *jobs])
+        return BODIES / (time.perf_counter() - started)
 
     with tempfile.TemporaryDirectory(prefix="r360-bench-drift-") as tmp:
         path, warm = Path(tmp) / "staging.capture.jsonl", Path(tmp) / "warm.jsonl"
@@ -101,23 +98,24 @@ def run() -> list[Row]:
         )
         ours(warm)
         raw(warm)
-        times: dict[str, list[float]] = {"raw": [], "ours": [], "one": []}
-        for _ in range(RUNS):
-            times["raw"].append(_timed(lambda: raw(path)))
-            times["ours"].append(_timed(lambda: ours(path)))
-            times["one"].append(_timed(lambda: ours(path, "--jobs", "1")))
-        for name, values in times.items():
-            print(f"  {name}: {', '.join(f'{v:.1f} s' for v in values)}", flush=True)
-    rates = {name: BODIES / statistics.median(values) for name, values in times.items()}
+        m = interleaved(
+            {
+                "raw": lambda: raw(path),
+                "ours": lambda: ours(path),
+                "one": lambda: ours(path, "--jobs", "1"),
+            },
+            RUNS,
+            unit="bodies/s",
+        )
     label = f"{BODIES // 1000:,}k captured"
     return [
-        Row(f"drift, {label}", rates["ours"], "raw jsonschema-rs loop, same file", rates["raw"], "bodies/s", ">= 0.25x"),
-        Row(f"drift --jobs 1, {label}", rates["one"], "raw jsonschema-rs loop, same file", rates["raw"], "bodies/s", "(info)"),
-        Row(f"drift wall time, {label} (s)", BODIES / rates["ours"], "one minute (s)", 60.0, "s", "(info)"),
+        Row.same_run(f"drift, {label}", m["ours"], "raw jsonschema-rs loop, same file", m["raw"], "bodies/s", Target.at_least(0.25)),
+        Row.same_run(f"drift --jobs 1, {label}", m["one"], "raw jsonschema-rs loop, same file", m["raw"], "bodies/s"),
+        Row.against_fixed(f"drift wall time, {label}", Measure(tuple(BODIES / r for r in m["ours"].samples)), "one minute (s)", 60.0, "s"),
     ]  # fmt: skip
 
 
 if __name__ == "__main__":
-    from bench.run import print_table
+    from bench.run import main
 
-    print_table(run())
+    sys.exit(main(["drift"]))

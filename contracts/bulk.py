@@ -17,11 +17,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from contracts import schemas
+from contracts import errors, schemas
 from contracts._choice import RandomChooser
+from contracts._evolved import EvolvedPayload, _events_for, evolve_drawn
 from contracts._generate import generate
-from contracts.errors import InvalidArgument, UsageError
-from contracts.strategies import EvolvedPayload, _events_for, evolve_drawn
+from contracts.errors import UsageError
 
 __all__ = ["DEFAULT_EVOLVED_SHARE", "BodyMix", "BulkBody", "BulkGenerator", "sample_body"]
 
@@ -88,7 +88,7 @@ class BulkGenerator:
         templates: int = 64,
     ) -> None:
         if templates < 1:
-            raise InvalidArgument(f"templates must be at least 1, not {templates!r}")
+            raise errors.InvalidArgument(f"templates must be at least 1, not {templates!r}")
         self.seed = seed
         self._rng = random.Random(seed)
         self._prefix = str(1000 + seed % 9000)

@@ -20,17 +20,14 @@ the bundled schemas by the project's own property tests.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
-from typing import Any, NamedTuple
 
 from hypothesis import strategies as st
 
-from contracts import evolution, schemas
-from contracts._choice import Chooser, DrawChooser
+from contracts import schemas
+from contracts._draw import DrawChooser
+from contracts._evolved import Body, EvolvedPayload, _events, _events_for, evolve_drawn
 from contracts._generate import generate, generate_unknown
-from contracts.errors import InvalidArgument, UsageError
-from contracts.evolution import AppliedChange
 
 __all__ = [
     "EvolvedPayload",
@@ -40,25 +37,6 @@ __all__ = [
     "unknown_events",
     "webhook_payloads",
 ]
-
-Body = dict[str, Any]
-
-
-class EvolvedPayload(NamedTuple):
-    """An evolved body, its event, each change applied to it (in order), and the body before.
-
-    ``original`` lets a failure be pinned on the evolution: if a consumer accepts the original
-    but rejects the evolved body, the change broke it.
-    """
-
-    payload: Body
-    event: str
-    changes: tuple[AppliedChange, ...]
-    original: Body
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(change.name for change in self.changes)
 
 
 def transactions() -> st.SearchStrategy[Body]:
@@ -112,32 +90,6 @@ def unknown_events() -> st.SearchStrategy[Body]:
     return unknown()
 
 
-def _events_for(
-    event: str | None, changes: Sequence[str] | None
-) -> tuple[list[str], list[str] | None]:
-    """The events a request for ``changes`` can apply to, and the checked change names."""
-    if isinstance(changes, str):
-        raise InvalidArgument(f"changes must be a list of names, not the string {changes!r}")
-    events = _events(event)
-    if changes is None:
-        return events, None
-    names = evolution.check_changes(changes, event)
-    events = [e for e in events if all(evolution.catalogue()[n].applies_to(e) for n in names)]
-    if not events:
-        raise InvalidArgument(f"no known event accepts all of the changes {list(names)!r}")
-    return events, names
-
-
-def evolve_drawn(c: Chooser, events: list[str], names: list[str] | None) -> EvolvedPayload:
-    """A body of one of ``events`` with ``names`` applied (one to three fitting ones if None)."""
-    chosen = c.choice(events)
-    body = generate(chosen, c)
-    wanted = names if names is not None else c.sample(evolution.applicable_changes(chosen), 1, 3)
-    evolution.prepare(body, chosen, wanted, c)
-    original = copy.deepcopy(body)
-    return EvolvedPayload(body, chosen, evolution.evolve(body, chosen, wanted, c), original)
-
-
 def _resource(event: str) -> st.SearchStrategy[Body]:
     resource = schemas.spec_for(event).resource
 
@@ -147,12 +99,3 @@ def _resource(event: str) -> st.SearchStrategy[Body]:
         return body
 
     return objects()
-
-
-def _events(event: str | None) -> list[str]:
-    if event is None:
-        return [spec.name for spec in schemas.known_events()]
-    try:
-        return [schemas.spec_for(event).name]
-    except UsageError as error:
-        raise InvalidArgument(str(error)) from None

@@ -23,11 +23,8 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-
-from mockserver import _jwt
 from mockserver.errors import AuthSpecError, UsageError
 from mockserver.redaction import PLACEHOLDER
 
@@ -36,7 +33,10 @@ __all__ = [
     "check_header_value",
 ]  # fmt: skip
 
-PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+if TYPE_CHECKING:  # PyJWT and cryptography load with the first JwtAuth: 35 ms of every start
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 §5.6.2: header names, auth-schemes
 
 
@@ -357,6 +357,8 @@ class JwtAuth(_OneHeader):
         key_origin: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        from mockserver import _jwt
+
         super().__init__(header, scheme_prefix)
         self._minter = _jwt.minter(
             algorithm,

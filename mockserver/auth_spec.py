@@ -11,7 +11,6 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from mockserver import _jwt
 from mockserver.auth import (
     ApiKeyAuth,
     AuthScheme,
@@ -165,6 +164,8 @@ def _parse(
         return BasicAuth(first, secret(last))
     if scheme == "api-key":
         return ApiKeyAuth(first, secret(last))
+    from mockserver import _jwt  # PyJWT and cryptography: loaded for JWT specs only
+
     origin = last if last.startswith(("env:", "@")) else None
     if _jwt.check_algorithm(first) in _jwt.KEY_ALGORITHMS and origin is None:
         raise AuthSpecError(

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
 from contracts import evolution, schemas, strategies
-from contracts._choice import DrawChooser
+from contracts._draw import DrawChooser
 from contracts._generate import generate
 from contracts.errors import InvalidArgument
 from contracts.strict import undocumented

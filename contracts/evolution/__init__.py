@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from contracts import errors
 from contracts._choice import Chooser
-from contracts.errors import InvalidArgument
 from contracts.evolution import _changes  # noqa: F401  (registers the catalogue)
 from contracts.evolution._base import AppliedChange, Body, Change, get_change
 
@@ -45,12 +45,12 @@ def check_changes(names: Iterable[str], event: str | None = None) -> list[str]:
         change = get_change(name)
         if event is not None and not change.applies_to(event):
             fits = sorted(change.events or ())
-            raise InvalidArgument(
+            raise errors.InvalidArgument(
                 f"change {name!r} does not apply to {event!r}; it applies to {fits}"
             )
         checked.append(name)
     if not checked:
-        raise InvalidArgument("changes must name at least one change, or be None for any")
+        raise errors.InvalidArgument("changes must name at least one change, or be None for any")
     return checked
 
 

@@ -7,9 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from contracts import schemas
+from contracts import errors, schemas
 from contracts._choice import Chooser
-from contracts.errors import InvalidArgument
 from contracts.walk import Node, is_record, iter_nodes
 
 Body = dict[str, Any]
@@ -77,7 +76,7 @@ def get_change(name: str) -> Change:
         return Change.registry[name]
     except KeyError:
         known = ", ".join(Change.registry)
-        raise InvalidArgument(f"unknown change {name!r}; known changes: {known}") from None
+        raise errors.InvalidArgument(f"unknown change {name!r}; known changes: {known}") from None
 
 
 def records(body: Body, event: str) -> list[Node]:

@@ -23,8 +23,9 @@ from typing import Any
 import httpx
 
 from contracts.verifier.context import CheckContext
-from mockserver.delivery.deadline import attempt_deadline, deadline_transport
+from mockserver.delivery.deadline import attempt_deadline
 from mockserver.delivery.headers import default_headers, merge_headers
+from mockserver.delivery.httpx_deadline import deadline_transport
 from mockserver.delivery.tls import classify_transport_error
 
 __all__ = ["MAX_LEDGER_BYTES", "LedgerProblem", "ledger_count"]

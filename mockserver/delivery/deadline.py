@@ -11,8 +11,9 @@ timeout, counted from the attempt's first network operation (waiting for a poole
 the sender's business, not the consumer's). The aiohttp engine wraps the attempt in
 :func:`asyncio.timeout_at` from its start (it never waits for a connection: an attempt holds one
 of as many slots as the pool has connections). For httpx, whose I/O runs in the calling thread,
-the sender's own transport gets a network backend whose streams shorten each socket timeout to
-what is left of the deadline of the attempt running in that thread (:func:`attempt_deadline`).
+the sender's own transport (:mod:`mockserver.delivery.httpx_deadline`, apart so that only the
+httpx engine imports httpcore) gets a network backend whose streams shorten each socket timeout
+to what is left of the deadline of the attempt running in that thread (:func:`attempt_deadline`).
 An answer cut off this way is a ``timeout``; a 2xx whose body is cut off is still delivered, as
 with any body that breaks after the status line.
 
@@ -22,17 +23,12 @@ is, without the deadline.
 
 from __future__ import annotations
 
-import ssl
 import threading
 import time
-import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import httpcore
-import httpx
-
-__all__ = ["AttemptDeadline", "attempt_deadline", "deadline_message", "deadline_transport"]
+__all__ = ["AttemptDeadline", "attempt_deadline", "budget", "deadline_message"]
 
 _current = threading.local()
 
@@ -75,76 +71,7 @@ def attempt_deadline(seconds: float) -> Iterator[AttemptDeadline]:
         _current.deadline = None
 
 
-def _budget(timeout: float | None, error: type[Exception]) -> float | None:
+def budget(timeout: float | None, error: type[Exception]) -> float | None:
+    """The socket timeout for this thread's attempt now (``timeout`` when it has no deadline)."""
     deadline: AttemptDeadline | None = getattr(_current, "deadline", None)
     return timeout if deadline is None else deadline.budget(timeout, error)
-
-
-class _Stream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _budget(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _budget(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        budget = _budget(timeout, httpcore.ConnectTimeout)
-        return _Stream(self._inner.start_tls(ssl_context, server_hostname, budget))
-
-    def get_extra_info(self, info: str) -> typing.Any:
-        return self._inner.get_extra_info(info)
-
-
-class _Backend(httpcore.NetworkBackend):
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        budget = _budget(timeout, httpcore.ConnectTimeout)
-        return _Stream(self._inner.connect_tcp(host, port, budget, local_address, socket_options))
-
-    def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        budget = _budget(timeout, httpcore.ConnectTimeout)
-        return _Stream(self._inner.connect_unix_socket(path, budget, socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-def deadline_transport(
-    *, verify: ssl.SSLContext | bool, limits: httpx.Limits
-) -> httpx.HTTPTransport:
-    """httpx's own transport for the network, its sockets bound by :func:`attempt_deadline`.
-
-    httpx offers no way to pass httpcore a network backend, so the backend of the transport's
-    connection pool is wrapped after it is made (``tests/test_hostile_faults.py`` fails if a
-    new httpx moves it).
-    """
-    transport = httpx.HTTPTransport(verify=verify, limits=limits)
-    pool = transport._pool
-    if isinstance(pool, httpcore.ConnectionPool):
-        pool._network_backend = _Backend(pool._network_backend)
-    return transport

@@ -30,7 +30,8 @@ import httpx
 
 from mockserver.delivery.bulk import BulkRun
 from mockserver.delivery.core import DeliveryCore
-from mockserver.delivery.deadline import AttemptDeadline, attempt_deadline, deadline_transport
+from mockserver.delivery.deadline import AttemptDeadline, attempt_deadline
+from mockserver.delivery.httpx_deadline import deadline_transport
 from mockserver.delivery.pacing import Pacer
 from mockserver.delivery.recorder import AttemptRecorder
 from mockserver.delivery.records import Attempt, Delivery

@@ -26,10 +26,11 @@ import importlib.util
 import os
 import random
 import ssl
+import threading
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
@@ -45,7 +46,6 @@ from mockserver.delivery.core import (
 )
 from mockserver.delivery.delivery_log import DeliveryLog
 from mockserver.delivery.headers import USER_AGENT
-from mockserver.delivery.httpx_engine import HttpxEngine
 from mockserver.delivery.pacing import Pacer, TokenBucket
 from mockserver.delivery.records import Delivery
 from mockserver.delivery.retry import Policy, parse_retry
@@ -54,6 +54,9 @@ from mockserver.delivery.tls import verify_setting
 from mockserver.errors import UsageError
 from mockserver.redaction import Redactor
 from mockserver.urls import parse_webhook_url
+
+if TYPE_CHECKING:
+    from mockserver.delivery.httpx_engine import HttpxEngine
 
 __all__ = [
     "DEFAULT_BODY_LIMIT",
@@ -192,13 +195,34 @@ class Sender:
             verify = verify_setting(ca_bundle, insecure) if client is None else True
         self._verify = verify
         self._aio_ssl: ssl.SSLContext | None = None
-        self._httpx = HttpxEngine(
-            self._core,
-            client=client,
-            transport=transport,
-            verify=verify,
-            max_connections=max_connections,
-        )
+        self._client = client
+        self._transport = transport
+        self._max_connections = max_connections
+        self._httpx_engine: HttpxEngine | None = None
+        self._engine_lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def _httpx(self) -> HttpxEngine:
+        """The httpx engine, made on first use: a bulk run on aiohttp never needs it, and making
+        it (its client, its TLS context, httpcore) costs a command's start 0.1 s."""
+        engine = self._httpx_engine
+        if engine is None:
+            with self._engine_lock:
+                if self._httpx_engine is None:
+                    from mockserver.delivery.httpx_engine import HttpxEngine
+
+                    self._httpx_engine = HttpxEngine(
+                        self._core,
+                        client=self._client,
+                        transport=self._transport,
+                        verify=self._verify,
+                        max_connections=self._max_connections,
+                    )
+                    if self._closed:  # made after close(): closed too, so it refuses as one
+                        self._httpx_engine.close()
+                engine = self._httpx_engine
+        return engine
 
     @property
     def url(self) -> str:
@@ -218,7 +242,11 @@ class Sender:
 
     def close(self) -> None:
         """Close the client if the sender created it."""
-        self._httpx.close()
+        with self._engine_lock:
+            self._closed = True
+            engine = self._httpx_engine
+        if engine is not None:
+            engine.close()
 
     def __enter__(self) -> Sender:
         return self
@@ -294,9 +322,10 @@ class Sender:
         if chosen == "aiohttp":
             from mockserver.delivery.aiohttp_engine import AioEngine  # imported only when used
 
-            AioEngine(
-                self._core, host=self._parsed.netloc.decode("ascii"), ssl_context=self._ssl()
-            ).run(items, concurrency=concurrency, pacer=pacer, run=run)
+            tls = self._ssl() if self._parsed.scheme == "https" else None
+            AioEngine(self._core, host=self._parsed.netloc.decode("ascii"), ssl_context=tls).run(
+                items, concurrency=concurrency, pacer=pacer, run=run
+            )
         else:
             self._httpx.run(items, concurrency=concurrency, pacer=pacer, run=run)
         return run.summary()
@@ -321,7 +350,7 @@ class Sender:
         raise UsageError(f"engine 'aiohttp' cannot be used: {blocker}; use engine='httpx'")
 
     def _aio_blocker(self) -> str | None:
-        if not self._httpx.on_network:
+        if self._client is not None or self._transport is not None:
             return "a client or transport was injected, and only httpx can send through it"
         if type(self._core.clock) is not SystemClock:
             return "the sender runs on an injected clock, and aiohttp waits in real time"
