@@ -28,10 +28,9 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import resources
 from importlib.resources.abc import Traversable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from contracts.errors import SchemaError, UsageError
+from contracts.errors import InputError, SchemaError, UsageError
 
 if TYPE_CHECKING:
     import jsonschema_rs
@@ -130,15 +129,18 @@ class SchemaSet:
 
     @classmethod
     def from_dir(cls, path: str | os.PathLike[str]) -> SchemaSet:
-        """The schema set in folder ``path`` (every ``*.json`` with a ``$schema``).
+        """The schema set in folder ``path`` (or in its ``v1/``), read and checked as ``diff``
+        reads a set (:func:`contracts.schemaset.load_set`: one reading of a user's folder).
 
-        A missing folder or a file that is not JSON is a :class:`UsageError` naming it.
+        A missing folder, a file that is not JSON or not a 2020-12 schema, a ``$ref`` that does
+        not resolve within the set: an :class:`~contracts.errors.InputError` naming the file.
         """
-        folder = Path(path)
-        if not folder.is_dir():
-            raise UsageError(f"{folder}: not a folder of schema files")
+        from contracts.schemaset import load_set  # jsonschema's metaschema check, on demand
+
+        loaded = load_set(path)
+        documents = {name.removesuffix(".json"): doc for name, doc in loaded.documents.items()}
         try:
-            return cls(_read_documents(folder, str(folder)), origin=str(folder))
+            return cls(documents, origin=loaded.source)
         except SchemaError as error:  # here the schemas are the user's input
             raise UsageError(str(error)) from None
 
@@ -291,19 +293,32 @@ class SchemaSet:
             return False
 
 
-def _read_documents(folder: Traversable, origin: str) -> dict[str, dict[str, Any]]:
-    documents: dict[str, dict[str, Any]] = {}
+def schema_files(folder: Traversable, origin: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Each schema file in ``folder``, sorted by name: ``(file name, text, parsed document)``.
+
+    The one rule of what a schema file is: a ``*.json`` file whose object declares ``$schema``
+    (``openapi.json`` and an index of examples live beside the schemas and are skipped). A file
+    that is not JSON is an :class:`~contracts.errors.InputError` naming it.
+    """
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.is_file() or not entry.name.endswith(".json"):
             continue
         try:
-            contents = json.loads(entry.read_text(encoding="utf-8"))
+            text = entry.read_text(encoding="utf-8")
+            contents = json.loads(text)
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise UsageError(f"{origin}/{entry.name}: not a JSON schema ({error})") from None
-        if not isinstance(contents, dict) or "$schema" not in contents:
-            continue  # openapi.json lives beside the schemas
-        documents[entry.name.removesuffix(".json")] = contents
-    return documents
+            raise InputError(
+                f"not JSON ({error}); fix the file or move it out of the set",
+                source=f"{origin}/{entry.name}",
+            ) from None
+        if isinstance(contents, dict) and "$schema" in contents:
+            yield entry.name, text, contents
+
+
+def _read_documents(folder: Traversable, origin: str) -> dict[str, dict[str, Any]]:
+    return {
+        name.removesuffix(".json"): contents for name, _, contents in schema_files(folder, origin)
+    }
 
 
 @cache

@@ -138,30 +138,19 @@ def load_set(source: str | os.PathLike[str] | Traversable) -> SchemaSet:
 
 def _read(folder: Traversable, label: str) -> dict[str, dict[str, Any]]:
     documents: dict[str, dict[str, Any]] = {}
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.is_file() or not entry.name.endswith(".json"):
-            continue
-        where = f"{label}/{entry.name}"
-        try:
-            text = entry.read_text(encoding="utf-8")
-            contents = json.loads(text)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise InputError(
-                f"not JSON ({error}); fix the file or move it out of the set", source=where
-            ) from None
-        if not isinstance(contents, dict) or "$schema" not in contents:
-            continue  # openapi.json, an index of examples: beside the schemas, not one of them
+    for name, text, contents in schemas.schema_files(folder, label):
+        where = f"{label}/{name}"
         problem = _metaschema_problem(text)
         if problem is not None:
             raise InputError(f"not a valid JSON Schema 2020-12 {problem}", source=where)
         declared = contents.get("$id")
-        if declared is not None and not str(declared).endswith("/" + entry.name):
+        if declared is not None and not str(declared).endswith("/" + name):
             raise InputError(
                 f"$id {declared!r} does not end with the file name; relative $refs between "
-                f"files resolve by name, so make it end with /{entry.name}",
+                f"files resolve by name, so make it end with /{name}",
                 source=where,
             )
-        documents[entry.name] = contents
+        documents[name] = contents
     return documents
 
 

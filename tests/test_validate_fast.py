@@ -123,14 +123,23 @@ def test_schema_set_from_a_folder(tmp_path: Path) -> None:
 
 
 def test_schema_set_from_a_bad_folder_is_a_usage_error(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="not a folder of schema files"):
+    """Read the way ``diff`` reads a set (contracts.schemaset.load_set): one reading, one set of
+    messages, each naming the file and the fix."""
+    draft = "https://json-schema.org/draft/2020-12/schema"
+    with pytest.raises(UsageError, match="missing: does not exist; give a folder laid out like"):
         SchemaSet.from_dir(tmp_path / "missing")
-    (tmp_path / "webhook.json").write_text('{"$schema": "x", "$id": "https://elsewhere/"}')
+    (tmp_path / "webhook.json").write_text(
+        json.dumps({"$schema": draft, "$id": "https://elsewhere/webhook.json"})
+    )
     with pytest.raises(UsageError, match=r"webhook\.json: \$id must be"):
         SchemaSet.from_dir(tmp_path)
+    (tmp_path / "webhook.json").write_text('{"$schema": "x"}')
+    with pytest.raises(UsageError, match=r"webhook\.json: not a valid JSON Schema 2020-12"):
+        SchemaSet.from_dir(tmp_path)
     (tmp_path / "webhook.json").write_text("{oops")
-    with pytest.raises(UsageError, match=r"webhook\.json: not a JSON schema"):
+    with pytest.raises(UsageError, match=r"webhook\.json: not JSON \(.*\); fix the file"):
         SchemaSet.from_dir(tmp_path)
     (tmp_path / "webhook.json").unlink()
-    with pytest.raises(UsageError, match=r"incomplete: no webhook\.json"):
+    (tmp_path / "task.json").write_text(json.dumps({"$schema": draft}))
+    with pytest.raises(UsageError, match=r"no webhook\.json \(the anyOf of event envelopes\)"):
         SchemaSet.from_dir(tmp_path)
