@@ -98,15 +98,16 @@ def _machine() -> str:
     )
 
 
-def write_readme(rows: list[Row], minutes: float) -> None:
+def write_readme(rows: list[Row], minutes: float, readme: Path = README) -> None:
+    """Replace the table between the markers of ``readme`` with this run's."""
     today = datetime.date.today().isoformat()
     header = f"Run of {today} on a {_machine()}, {minutes:.0f} minutes:"
-    text = README.read_text(encoding="utf-8")
+    text = readme.read_text(encoding="utf-8")
     if not _TABLE.search(text):
         raise SystemExit("README.md has no <!-- bench-table --> markers to write the table between")
     table = markdown(rows, header)
-    README.write_text(_TABLE.sub(lambda m: m.group(1) + table + m.group(2), text), encoding="utf-8")
-    print(f"wrote the table into {README.name}")
+    readme.write_text(_TABLE.sub(lambda m: m.group(1) + table + m.group(2), text), encoding="utf-8")
+    print(f"wrote the table into {readme.name}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             indent=2,
         )
     )
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    print(f"wrote {RESULTS}")
     if args.readme:
         if args.names and set(chosen) != set(BENCHMARKS):
             print("README table left alone: it is written from full runs only")
