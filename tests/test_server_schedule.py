@@ -125,7 +125,7 @@ def test_a_slow_endpoint_holds_at_most_its_concurrency(limit: int | None, expect
 
         wait_until(lambda: gate.fast == 10)  # every fast one, while the slow ones are held
         wait_until(lambda: gate.slow_now == expected)
-        assert client.get("/healthz").json["in_flight"] == expected
+        wait_until(lambda: client.get("/healthz").json["in_flight"] == expected)
         gate.open.set()
         wait_until(lambda: client.get("/healthz").json["deliveries"]["delivered"] == 20)
     finally:

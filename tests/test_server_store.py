@@ -51,8 +51,9 @@ def test_states_and_attempts_survive_a_restart(tmp_path: Path) -> None:
     store.add([record(1), record(2)])
     schedule = Schedule(store.database)
     first, _ = schedule.claim("a", time.time())
-    second, _ = schedule.claim("a", time.time())
-    assert first is not None and second is not None
+    assert first is not None
+    second, _ = schedule.claim("a", time.time(), busy=[first.seq])
+    assert second is not None
     schedule.settle(first, answered(1, 202), status="delivered", policy="quick")
     schedule.settle(second, answered(1, 400), status="dead-lettered", reason="rejected",
                     detail="status 400")  # fmt: skip
@@ -74,23 +75,33 @@ def test_states_and_attempts_survive_a_restart(tmp_path: Path) -> None:
     again.close()
 
 
-def test_an_attempt_left_on_the_wire_by_a_kill_is_due_again(tmp_path: Path) -> None:
+def test_an_attempt_cut_off_by_a_kill_leaves_the_delivery_due(tmp_path: Path) -> None:
     store = DeliveryStore(tmp_path)
     store.add([record(1, due_at=time.time() + 3600), record(2)])
     claim, following = Schedule(store.database).claim("a", time.time())
     assert claim is not None and claim.id == did(2) and following is not None
-    store.close()  # as a kill leaves it: the claim committed, the attempt never recorded
+    store.close()  # as a kill leaves it: the attempt was made, and never recorded
 
     again = DeliveryStore(tmp_path)
     schedule = Schedule(again.database)
-    assert schedule.recover() == 1
-    on_the_wire = again.get(did(2))
-    assert on_the_wire is not None and on_the_wire.status == "delivering"
-    assert on_the_wire.due_at is not None and on_the_wire.due_at <= time.time()
+    retried, _ = schedule.claim("a", time.time())
+    assert retried == claim  # due at once: the attempt is made again (at-least-once)
     waiting = again.get(did(1))
     assert waiting is not None and waiting.status == "pending" and waiting.due_at is not None
     assert waiting.due_at > time.time() + 3000  # a waiting delivery keeps its due time
     again.close()
+
+
+def test_a_delivery_on_the_wire_is_not_claimed_twice() -> None:
+    store = DeliveryStore()
+    store.add([record(1), record(2)])
+    schedule = Schedule(store.database)
+    first, _ = schedule.claim("a", time.time())
+    assert first is not None
+    second, following = schedule.claim("a", time.time(), busy=[first.seq])
+    assert second is not None and second.seq != first.seq and following is None
+    assert schedule.claim("a", time.time(), busy=[first.seq, second.seq]) == (None, None)
+    store.close()
 
 
 def test_a_final_state_never_changes() -> None:

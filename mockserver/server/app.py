@@ -31,7 +31,7 @@ import logging
 import re
 import sqlite3
 import threading
-import uuid
+import time
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -49,6 +49,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from contracts import schemas
+from mockserver.delivery.core import new_delivery_ids
 from mockserver.errors import ConfigError, R360Error
 from mockserver.server import dashboard, login
 from mockserver.server.api import (
@@ -144,15 +145,8 @@ class App:
         return [endpoint.subscription for endpoint in self.pool.endpoints()]
 
     def _start_delivering(self, config: ServerConfig) -> None:
-        """The config's subscriptions, then the API's saved ones; attempts a killed run left on
-        the wire are due now, and deliveries of a subscription this run lacks are interrupted."""
-        recovered = self.pool.schedule.recover()
-        if recovered:
-            logger.warning(
-                "%d delivery attempt(s) were on the wire when the previous run ended; "
-                "they are made again now (at-least-once)",
-                recovered,
-            )
+        """The config's subscriptions, then the API's saved ones; the waiting deliveries of a
+        subscription this run lacks are interrupted (nothing would ever take them)."""
         subscriptions = list(config.subscriptions)
         taken = {subscription.id for subscription in subscriptions}
         for sub_id, settings in self.store.saved_subscriptions():
@@ -270,7 +264,7 @@ class App:
                 "status": "ok",
                 "subscriptions": len(self.subscriptions()),
                 "queued": self.pool.queued,
-                "retrying": self.pool.schedule.retrying(),
+                "retrying": self.pool.retrying(),
                 "in_flight": self.pool.in_flight,
                 "deliveries": self.store.counts(),
             }
@@ -284,13 +278,13 @@ class App:
     def on_trigger(self, request: Request) -> Response:
         trigger = parse_trigger(read_object(request))
         endpoints = self.pool.endpoints()
-        jobs = [
-            (endpoint, self._record(endpoint.subscription, event, payload, changes))
+        targets = [
+            (endpoint, event, payload, changes)
             for event, payload, changes in trigger.bodies
             for endpoint in endpoints
             if endpoint.subscription.matches(event)
         ]
-        return self._submit(jobs, trigger.seed)
+        return self._submit(self._jobs(targets), trigger.seed)
 
     def on_list_deliveries(self, request: Request) -> Response:
         args = request.args
@@ -329,10 +323,8 @@ class App:
                 f"subscription {original.subscription!r} of delivery {id!r} no longer exists; "
                 "create it again, or trigger a new event"
             )
-        record = self._record(
-            endpoint.subscription, original.event, original.payload, original.changes, id
-        )
-        return self._submit([(endpoint, record)], None)
+        target = (endpoint, original.event, original.payload, original.changes)
+        return self._submit(self._jobs([target], redelivery_of=id), None)
 
     def _delivery(self, delivery_id: str) -> Record:
         record = self.store.get(delivery_id)
@@ -341,23 +333,26 @@ class App:
         return record
 
     @staticmethod
-    def _record(
-        subscription: Subscription,
-        event: str,
-        payload: Any,
-        changes: tuple[str, ...],
+    def _jobs(
+        targets: Sequence[tuple[Endpoint, str, Any, tuple[str, ...]]],
         redelivery_of: str | None = None,
-    ) -> Record:
-        return Record(
-            id=uuid.uuid4().hex,
-            subscription=subscription.id,
-            event=event,
-            payload=payload,
-            url=subscription.redactor.text(subscription.url),
-            changes=changes,
-            policy=subscription.retry.name,
-            redelivery_of=redelivery_of,
-        )
+    ) -> list[tuple[Endpoint, Record]]:
+        """A new delivery per ``(endpoint, event, payload, changes)``, accepted now."""
+        now = time.time()
+        return [
+            (
+                endpoint,
+                Record(
+                    id=delivery_id, subscription=endpoint.id, event=event, payload=payload,
+                    url=endpoint.shown_url, changes=changes,
+                    policy=endpoint.subscription.retry.name, redelivery_of=redelivery_of,
+                    created_at=now,
+                ),
+            )
+            for delivery_id, (endpoint, event, payload, changes) in zip(
+                new_delivery_ids(len(targets)), targets, strict=True
+            )
+        ]  # fmt: skip
 
     def _submit(self, jobs: list[tuple[Endpoint, Record]], seed: int | None) -> Response:
         try:
