@@ -292,7 +292,8 @@ def _lock(folder: Path) -> IO[str]:
     """Hold ``folder/serve.lock`` (``flock``): one server per state; the kernel frees it on kill."""
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        stream = open(folder / LOCK_NAME, "a+", encoding="utf-8")  # noqa: SIM115
+        fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+        stream = open(fd, "r+", encoding="utf-8")  # noqa: SIM115
     except OSError as exc:
         raise UsageError(
             f"--state {folder}: cannot use it as the state directory ({exc.strerror}); "
