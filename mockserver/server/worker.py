@@ -1,46 +1,32 @@
-"""The scheduler of ``serve``: one dispatcher owns the schedule, N workers make attempts.
+"""The delivery pool of ``serve``: what the app talks to, and the threads that deliver.
 
-A worker never waits for a retry. The dispatcher thread takes due deliveries from the state
-(:meth:`Schedule.claim_many`) and hands them to idle workers; a worker makes *one* attempt
-(:func:`~mockserver.server.endpoint.attempt_once`) and hands the outcome back; the dispatcher
-records each attempt with the delivery's next due time, or its final state, in one transaction
-(:meth:`Schedule.settle_many`: what finished within 10 ms is committed together). So a delivery that
-waits hours for its next attempt on the ``standard`` schedule is a row, and the workers keep
-delivering to everyone else (issue 13).
+A worker never waits for a retry: the dispatcher (:mod:`~mockserver.server.dispatcher`) hands it a
+due delivery, it makes *one* attempt (:func:`~mockserver.server.endpoint.attempt_once`) and
+hands the outcome back, and the dispatcher records the attempt with the delivery's next due time,
+or its final state, in one transaction. So a delivery that waits hours for its next attempt on
+the ``standard`` schedule is a row, and the workers keep delivering to everyone else (issue 13).
 
-Which delivery comes next: among the subscriptions whose earliest delivery is due and that are
-under their concurrency limit, the one with the fewest attempts on the wire, then the one due
-first. A subscription may have at most ``concurrency`` attempts on the wire (default: half the
-workers), so a slow endpoint (each attempt held up to the 15 s timeouts) leaves workers to the
-others, and a dead one (connection refused) costs a millisecond per attempt and nothing between
-attempts. ``rate`` books each accepted delivery on the subscription's token bucket (GCRA,
-:class:`mockserver.delivery.pacing.TokenBucket`): the booking *is* its due time, so pacing
-survives a restart too. Retries are not paced: they follow their schedule.
-
-The dispatcher alone reads and changes the scheduling state (each subscription's earliest due
-time, a cache of the index :meth:`Schedule.claim_many` reads, and what is on the wire); other
-threads talk to it through a queue, so there is no lock to contend for. Memory holds only what
-is on the wire, whatever the schedule's length. :meth:`DeliveryPool.stop` lets attempts on the
-wire finish and be recorded; with ``--state`` every other delivery simply continues at the next
-start, and in memory (no ``--state``) every unfinished one is recorded ``interrupted``.
+:class:`DeliveryPool` is the face the app uses: subscriptions come and go (:meth:`add`,
+:meth:`remove`), accepted events are committed (:meth:`submit`, all or none within a bounded
+queue of first attempts), and :meth:`stop` drains. ``rate`` books each accepted delivery on the
+subscription's token bucket (GCRA, :class:`mockserver.delivery.pacing.TokenBucket`): the booking
+*is* its due time, so pacing survives a restart. Retries are not paced: they follow their schedule.
+Memory holds only what is on the wire, whatever the schedule's length.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import queue
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import httpx
 
 from mockserver.errors import R360Error
-from mockserver.server.database import StoreClosed
+from mockserver.server.dispatcher import Dispatcher
 from mockserver.server.endpoint import Endpoint, attempt_once
-from mockserver.server.schedule import Claim, Schedule, Settlement
+from mockserver.server.schedule import Schedule
 from mockserver.server.store import DeliveryStore, Record
 from mockserver.server.subscriptions import Subscription
 
@@ -58,14 +44,6 @@ logger = logging.getLogger("mockserver.server.worker")
 #: How long :meth:`DeliveryPool.stop` waits for attempts on the wire: the sender's connect (5 s)
 #: and read (10 s) timeouts, plus a margin.
 STOP_TIMEOUT = 20.0
-#: The longest the dispatcher sleeps before it looks at the clock again (the wall clock may
-#: jump; a due time is wall-clock time, because it outlives the process).
-MAX_NAP_S = 1.0
-#: Outcomes are recorded together (one transaction) once the oldest has waited this long, once
-#: there are this many, or at once when no attempt is on the wire: fewer commits, and attempts
-#: never wait for one. A kill before the commit only makes those attempts again.
-GROUP_COMMIT_S = 0.01
-GROUP_COMMIT_MAX = 128
 
 
 class QueueFull(R360Error):
@@ -109,20 +87,10 @@ class DeliveryPool:
         self._pending = self.schedule.pending()
         self._submitting = 0
         self._closed = False
-        # The dispatcher's own (others only read the counts):
-        self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
-        self._jobs: queue.SimpleQueue[tuple[Claim, Endpoint] | None] = queue.SimpleQueue()
-        self._scheduled: dict[str, Endpoint] = {}
-        self._heads: dict[str, float] = {}
-        self._in_flight: dict[int, Claim] = {}
-        self._retries_on_wire = 0
-        self._unrecorded = 0
-        #: Attempts on the wire for failing subscriptions (seqs), and the most they may have.
-        self._sick: set[int] = set()
-        self._sick_cap = max(1, workers // 4)
-        self._leftovers: list[int] = []
+        self._dispatch = Dispatcher(self.schedule, workers, self._taken)
+        self._inbox = self._dispatch.inbox
         self._dispatcher = threading.Thread(
-            target=self._dispatch, name="r360-dispatch", daemon=True
+            target=self._dispatch.run, name="r360-dispatch", daemon=True
         )
         self._threads = [
             threading.Thread(target=self._work, name=f"r360-delivery-{n}", daemon=True)
@@ -156,7 +124,7 @@ class DeliveryPool:
         done = threading.Event()
         self._inbox.put(("remove", (endpoint, done)))
         if closed or not done.wait(STOP_TIMEOUT):
-            self._cancel(endpoint)  # no dispatcher to do it
+            self._dispatch.cancel(endpoint)  # no dispatcher to do it
         return endpoint
 
     def endpoints(self) -> list[Endpoint]:
@@ -179,11 +147,15 @@ class DeliveryPool:
     @property
     def in_flight(self) -> int:
         """Attempts on the wire, or made and not recorded yet."""
-        return len(self._in_flight) + self._unrecorded
+        return self._dispatch.in_flight
 
     def retrying(self) -> int:
         """Deliveries attempted, not final and not on the wire: waiting for their next attempt."""
-        return max(0, self.schedule.retrying() - self._retries_on_wire)
+        return max(0, self.schedule.retrying() - self._dispatch.retries_on_wire)
+
+    def _taken(self, count: int) -> None:
+        with self._lock:
+            self._pending -= count
 
     def submit(self, jobs: Sequence[tuple[Endpoint, Record]]) -> None:
         """Store each delivery, due now (or at its pacing slot); all or none (:class:`QueueFull`).
@@ -220,190 +192,11 @@ class DeliveryPool:
     # -- the workers -------------------------------------------------------------------------
 
     def _work(self) -> None:
-        while (job := self._jobs.get()) is not None:
+        while (job := self._dispatch.jobs.get()) is not None:
             claim, endpoint = job
             settlement = attempt_once(claim, endpoint, self.schedule)
             row = settlement.row() if settlement.status is not None else None
             self._inbox.put(("done", (settlement, endpoint, row)))
-
-    # -- the dispatcher ----------------------------------------------------------------------
-
-    def _dispatch(self) -> None:
-        deadline: float | None = None
-        wake = 0.0
-        finished: list[tuple[Settlement, Endpoint, str | None]] = []
-        flush_at = math.inf
-        while deadline is None or (self._in_flight and time.monotonic() < deadline):
-            timeout = MAX_NAP_S if deadline is None else deadline - time.monotonic()
-            if wake:
-                timeout = min(timeout, wake - time.time())
-            timeout = min(timeout, flush_at - time.monotonic())
-            try:
-                messages = [self._inbox.get(timeout=max(0.0, timeout))]
-            except queue.Empty:
-                messages = []
-            while True:  # everything that arrived meanwhile, in one pass
-                try:
-                    messages.append(self._inbox.get_nowait())
-                except queue.Empty:
-                    break
-            for kind, body in messages:
-                if kind == "done":
-                    if not finished:
-                        flush_at = time.monotonic() + GROUP_COMMIT_S
-                    finished.append(body)
-                    self._free(body[0], body[1])
-                elif kind == "stop":
-                    deadline = body
-            try:
-                for kind, body in messages:
-                    if kind not in ("done", "stop"):
-                        self._apply(kind, body)
-                wake = self._fill() if deadline is None else 0.0
-                if finished and (
-                    time.monotonic() >= flush_at
-                    or len(finished) >= GROUP_COMMIT_MAX
-                    or not self._in_flight
-                ):
-                    self._record(finished)
-                    finished, flush_at = [], math.inf
-            except Exception:  # a bug, or the disk: log it, keep scheduling
-                logger.exception("the delivery dispatcher failed; it continues in a moment")
-                wake = time.time() + MAX_NAP_S
-        if finished:
-            self._record(finished)
-        self._leftovers = list(self._in_flight)
-
-    def _apply(self, kind: str, body: Any) -> None:
-        if kind == "add":
-            endpoint, head = body
-            self._scheduled[endpoint.id] = endpoint
-            self._place(endpoint, head)
-        elif kind == "remove":
-            gone: Endpoint = body[0]
-            if self._scheduled.get(gone.id) is gone:
-                del self._scheduled[gone.id]
-                self._heads.pop(gone.id, None)
-            self._cancel(gone)
-            if not gone.on_wire and not gone.closed:
-                gone.close()
-            body[1].set()
-        elif kind == "due":
-            for endpoint, due in body:
-                live = self._scheduled.get(endpoint.id)
-                if live is not None:
-                    self._place(live, due)
-                else:
-                    self._cancel(endpoint)  # deleted while the request was being accepted
-
-    def _free(self, settlement: Settlement, endpoint: Endpoint) -> None:
-        """A worker is done: its slot is free (the row stays skipped until it is recorded)."""
-        claim = settlement.claim
-        self._unrecorded += 1
-        self._in_flight.pop(claim.seq, None)
-        endpoint.busy -= 1
-        self._sick.discard(claim.seq)
-        attempt = settlement.attempt
-        if attempt is not None:
-            endpoint.failing = not (attempt.status is not None and 200 <= attempt.status < 300)
-        self._retries_on_wire -= not claim.was_pending
-
-    def _fill(self) -> float:
-        """Give every idle worker a due delivery (see :meth:`_choose`); returns when the next
-        delivery is due (0: none waits)."""
-        while True:
-            idle = self._workers - len(self._in_flight)
-            now = time.time()
-            chosen, wake = self._choose(now)
-            if chosen is None or idle <= 0:
-                return 0.0 if wake == math.inf else wake
-            endpoint, most = chosen
-            claims, endpoint.head = self.schedule.claim_many(
-                endpoint.id, now, endpoint.on_wire, min(idle, most)
-            )
-            self._place(endpoint)
-            if not claims:
-                continue
-            with self._lock:
-                self._pending -= sum(claim.was_pending for claim in claims)
-            for claim in claims:
-                endpoint.on_wire.add(claim.seq)
-                endpoint.busy += 1
-                if endpoint.failing:
-                    self._sick.add(claim.seq)
-                self._in_flight[claim.seq] = claim
-                self._retries_on_wire += not claim.was_pending
-                self._jobs.put((claim, endpoint))
-
-    def _place(self, endpoint: Endpoint, due: float | None = None) -> None:
-        """Keep ``endpoint``'s place in :attr:`_heads` (its earliest waiting delivery), after
-        ``due`` joined its schedule."""
-        if due is not None:
-            endpoint.head = due if endpoint.head is None else min(endpoint.head, due)
-        if endpoint.head is not None:
-            self._heads[endpoint.id] = endpoint.head
-        else:
-            self._heads.pop(endpoint.id, None)
-
-    def _choose(self, now: float) -> tuple[tuple[Endpoint, int] | None, float]:
-        """The subscription whose due delivery goes next, and how many it may take; and the
-        earliest due time not reached yet.
-
-        Healthy subscriptions first (a *failing* one's last attempt got no 2xx), then the one
-        with the fewest attempts on the wire, then the one due first. Failing subscriptions
-        together hold at most half the workers: a healthy subscription always finds one free,
-        whatever the number of dead endpoints beside it."""
-        best: Endpoint | None = None
-        best_key = (True, 0, 0.0)
-        wake = math.inf
-        sick_room = self._sick_cap - len(self._sick)
-        scheduled = self._scheduled
-        for sub, head in self._heads.items():
-            endpoint = scheduled[sub]
-            if endpoint.busy >= endpoint.limit or (endpoint.failing and sick_room <= 0):
-                continue
-            if head > now:
-                if head < wake:
-                    wake = head
-                continue
-            key = (endpoint.failing, endpoint.busy, head)
-            if best is None or key < best_key:
-                best, best_key = endpoint, key
-        if best is None:
-            return None, wake
-        room = best.limit - best.busy
-        return (best, min(room, sick_room) if best.failing else room), wake
-
-    def _record(self, finished: list[tuple[Settlement, Endpoint, str | None]]) -> None:
-        try:
-            self.schedule.settle_many([row for _, _, row in finished if row is not None])
-        except StoreClosed:
-            pass  # stopping: these attempts are made again at the next start
-        finally:
-            self._unrecorded -= len(finished)
-        for settlement, endpoint, _ in finished:
-            endpoint.on_wire.discard(settlement.claim.seq)
-            due = settlement.due_at if settlement.status is not None else time.time()
-            if due is None:
-                continue
-            if self._scheduled.get(endpoint.id) is endpoint:
-                self._place(endpoint, due)
-            elif endpoint.deleted:
-                self._cancel(endpoint)  # deleted while this attempt was on the wire
-        for _, endpoint, _ in finished:
-            if endpoint.deleted and not endpoint.on_wire and not endpoint.closed:
-                endpoint.close()
-
-    def _cancel(self, endpoint: Endpoint) -> None:
-        """Dead-letter a deleted subscription's waiting deliveries (not those on the wire: their
-        attempt finishes, and one that would be retried is cancelled then)."""
-        detail = f"subscription {endpoint.id!r} was deleted before it was sent"
-        try:
-            _, pending = self.schedule.cancel(endpoint.id, detail, tuple(endpoint.on_wire))
-        except StoreClosed:
-            return
-        with self._lock:
-            self._pending -= pending
 
     # -- stopping ----------------------------------------------------------------------------
 
@@ -422,10 +215,11 @@ class DeliveryPool:
         self._inbox.put(("stop", deadline))
         self._dispatcher.join(max(0.0, deadline - time.monotonic()))
         for _ in self._threads:
-            self._jobs.put(None)
+            self._dispatch.jobs.put(None)
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
-        leftovers = self._leftovers if not self._dispatcher.is_alive() else list(self._in_flight)
+        done = not self._dispatcher.is_alive()
+        leftovers = self._dispatch.leftovers if done else self._dispatch.on_the_wire()
         interrupted = 0
         if not self._store.database.durable:
             interrupted = self.schedule.interrupt_unfinished(leftovers, timeout)
@@ -443,4 +237,4 @@ class DeliveryPool:
     def _all_endpoints(self) -> list[Endpoint]:
         with self._lock:
             live = list(self._endpoints.values())
-        return [*live, *(e for e in self._scheduled.values() if e not in live)]
+        return [*live, *(e for e in self._dispatch.scheduled.values() if e not in live)]
