@@ -261,3 +261,12 @@ def test_the_scheduler_finds_its_rows_by_index(
         plan = " ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
     assert expected in plan, plan
     store.close()
+
+
+def test_a_too_old_sqlite_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.31.1")
+    with pytest.raises(
+        UsageError, match=r"needs SQLite 3\.35\.0 or later; this Python has 3\.31\.1"
+    ):
+        DeliveryStore()

@@ -257,7 +257,17 @@ class Database:
         return UsageError(f"--state {self.path}: {why}")
 
 
+#: UPDATE ... FROM (3.33) and RETURNING (3.35) are used; JSON functions too (built in since
+#: 3.38, and in the usual builds before).
+MIN_SQLITE = (3, 35, 0)
+
+
 def _connect(target: str, folder: Path | None) -> sqlite3.Connection:
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        raise UsageError(
+            f"serve needs SQLite {'.'.join(map(str, MIN_SQLITE))} or later; this Python has "
+            f"{sqlite3.sqlite_version}: use a newer Python build"
+        )
     try:
         connection = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
         if folder is not None:
@@ -266,6 +276,7 @@ def _connect(target: str, folder: Path | None) -> sqlite3.Connection:
         connection.execute("PRAGMA foreign_keys=ON")
         # The sqlite3 shell may hold a lock for a moment while someone inspects the file.
         connection.execute("PRAGMA busy_timeout=5000")
+        connection.execute("SELECT json_array()")  # JSON functions are there
     except sqlite3.Error as exc:
         where = folder / DB_NAME if folder is not None else target
         raise UsageError(f"--state {where}: cannot open it as a database ({exc})") from None
