@@ -75,7 +75,7 @@ def test_deliveries_reach_a_real_consumer_and_survive_a_restart(tmp_path: Path) 
         restarted.close()
 
 
-def test_with_state_a_shutdown_leaves_waiting_deliveries_to_the_nextstart_cli(
+def test_with_state_a_shutdown_leaves_waiting_deliveries_to_the_next_start(
     tmp_path: Path,
 ) -> None:
     """Issue 13 changed this: a delivery waiting for a retry is a row with a due time, so a stop
