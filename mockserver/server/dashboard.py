@@ -70,6 +70,7 @@ class _Dashboard:
             "<h1>Deliveries</h1>"
             f'<div class="bar"><ul class="counts">{_counts(counts, status)}</ul>'
             f'<span class="muted" id="queue">{self.app.pool.queued} queued, '
+            f"{self.app.pool.retrying()} waiting to retry, "
             f"{self.app.pool.in_flight} in flight</span></div>"
             f"{_trigger_form()}{_subscriptions(self.app)}"
             f"<h2>{'Newest ' + escape(status) if status else 'Newest'} deliveries "
