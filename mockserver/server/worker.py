@@ -106,9 +106,10 @@ class DeliveryPool:
         """Deliver to ``subscription`` (its waiting deliveries too, after a restart)."""
         limit = subscription.concurrency or default_concurrency(self._workers)
         endpoint = Endpoint(subscription, transport=self._transport, limit=limit)
+        # The dispatcher hears of it before any request can see it (and send its due times).
+        self._inbox.put(("add", (endpoint, self.schedule.head(subscription.id))))
         with self._lock:
             self._endpoints[subscription.id] = endpoint
-        self._inbox.put(("add", (endpoint, self.schedule.head(subscription.id))))
         return endpoint
 
     def remove(self, subscription_id: str) -> Endpoint | None:
