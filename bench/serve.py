@@ -11,16 +11,17 @@ disk, the config below), against a peer measured minutes apart on the same machi
 * **memory and state**: during that run, the serve process's VmRSS when 10,000 and 100,000
   deliveries are done (target: flat, at most 1.1x), and the state database's size at the end
   against the bytes of the bodies it holds (information: the overhead of attempts and indexes).
-* **isolation**: 10 events a second for 12 s, one a request, to a healthy subscription (nginx)
+* **isolation**: 10 events a second for 10 s, one a request, to a healthy subscription (nginx)
   and to 50 dead ones (closed ports, the ``standard`` schedule: their first attempt fails at once,
   the next waits 5 s, then 5 min: about 800 refused attempts a second); the healthy
   subscription's p95 delivery latency, from the event's 202 to the end of its successful attempt
   (the attempt's times, from the state database), against the same run with no dead
-  subscription. Target: at most 1.5x. Also shown: the same from the request's arrival, which
-  adds the acceptance of 51 deliveries instead of 1 (each committed before the 202).
+  subscription; each twice, interleaved, the best of two kept (a shared 2-core machine's load
+  drifts by more than the effect). Target: at most 1.5x. Also shown: the same from the request's
+  arrival, which adds the acceptance of 51 deliveries instead of 1 (committed before the 202).
 
 Run alone with ``python -m bench.serve``, or with the rest via ``make bench`` (once registered in
-``bench/run.py``); about 3 minutes, most of it the 100,000 deliveries.
+``bench/run.py``); about 3.5 minutes, most of it the 100,000 deliveries.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ PEER_COUNT = 10_000
 DEAD = 50
 #: Events per second of the isolation runs, and for how long.
 EVENT_RATE = 10
-EVENT_SECONDS = 12
+EVENT_SECONDS = 10
 SAMPLES_AT = (10_000, 100_000)
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -171,7 +172,7 @@ def healthy_p95(url: str, tmp: Path, dead: int, payload: dict[str, object]) -> d
             [healthy] = [d for d in response.json()["deliveries"] if d["subscription"] == "healthy"]
             accepted[healthy["id"]] = at
         deadline = time.monotonic() + 60
-        query = {"subscription": "healthy", "status": "delivered", "limit": 1}
+        query: dict[str, str | int] = {"subscription": "healthy", "status": "delivered", "limit": 1}
         while api.get("/v1/deliveries", params=query).json()["total"] < len(accepted):
             if time.monotonic() > deadline:
                 raise SystemExit("the healthy subscription was not served in a minute")
@@ -188,6 +189,11 @@ def healthy_p95(url: str, tmp: Path, dead: int, payload: dict[str, object]) -> d
         "p95": statistics.quantiles(after_202, n=20)[-1],
         "p95_from_arrival": statistics.quantiles(after_arrival, n=20)[-1],
     }
+
+
+def _best(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The best of the runs, figure by figure (as ``bench/send.py`` keeps the best of each)."""
+    return {key: min(run[key] for run in runs) for key in runs[0]}
 
 
 def run() -> list[Row]:
@@ -211,16 +217,17 @@ def run() -> list[Row]:
                 f"state {scale['size_mb']:.0f} MB for {scale['bodies_mb']:.0f} MB of bodies",
                 flush=True,
             )
-            latency = {}
-            for dead in (0, DEAD):
-                (tmp / f"d{dead}").mkdir()
-                latency[dead] = healthy_p95(url, tmp / f"d{dead}", dead, payload)
+            runs: dict[int, list[dict[str, float]]] = {0: [], DEAD: []}
+            for n, dead in enumerate((0, DEAD, 0, DEAD)):  # interleaved: load drifts
+                (tmp / f"d{n}").mkdir()
+                runs[dead].append(healthy_p95(url, tmp / f"d{n}", dead, payload))
                 print(
-                    f"  healthy p95 with {dead} dead: {latency[dead]['p95'] * 1000:.1f} ms after "
-                    f"the 202 ({latency[dead]['p95_from_arrival'] * 1000:.1f} ms after the "
+                    f"  healthy p95 with {dead} dead: {runs[dead][-1]['p95'] * 1000:.1f} ms after "
+                    f"the 202 ({runs[dead][-1]['p95_from_arrival'] * 1000:.1f} ms after the "
                     "request arrived)",
                     flush=True,
                 )
+            latency = {dead: _best(found) for dead, found in runs.items()}
     return [
         Row(f"serve deliveries/s, {WORKERS} workers", scale["rate"], f"sender alone, httpx c={WORKERS}", peer, "deliveries/s", ">= 0.5x"),
         Row(f"serve healthy p95, {DEAD} dead (standard)", latency[DEAD]["p95"] * 1000, "healthy p95, none dead", latency[0]["p95"] * 1000, "ms", "<= 1.5x"),
