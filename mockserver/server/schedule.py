@@ -135,7 +135,7 @@ class Schedule:
     def pending(self) -> int:
         """Deliveries waiting for their first attempt."""
         with self.database.read() as db:
-            row = db.execute("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'").fetchone()
+            row = db.execute("SELECT n FROM status_counts WHERE status = 'pending'").fetchone()
         return int(row[0])
 
     def retrying(self) -> int:
