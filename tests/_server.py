@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from werkzeug.test import Client
 
 from mockserver.server import App, create_app
 from mockserver.server.config import ServerConfig
+from mockserver.server.store import DeliveryStore
 from mockserver.server.subscriptions import Subscription, parse_subscription
 
 #: Every poll in these tests gives up after this long: a hang is a failure, not a stuck run.
@@ -93,3 +95,15 @@ def wait_for_status(client: Client, delivery_id: str, *states: str) -> dict[str,
 
     result: dict[str, Any] = wait_until(done)
     return result
+
+
+def stored_deliveries(state_dir: Path) -> dict[str, dict[str, Any]]:
+    """Every delivery in a (closed) server's ``--state``, as ``GET /v1/deliveries/{id}`` shows it."""
+    store = DeliveryStore(state_dir)
+    try:
+        with store.database.read() as db:
+            ids = [row[0] for row in db.execute("SELECT id FROM deliveries ORDER BY seq")]
+        found = {id_: store.get(id_) for id_ in ids}
+        return {id_: record.to_json() for id_, record in found.items() if record is not None}
+    finally:
+        store.close()

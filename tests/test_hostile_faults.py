@@ -36,7 +36,7 @@ from mockserver.delivery import Delivery, Engine, Sender
 from mockserver.delivery.delivery_log import DeliveryLog, read_log
 from mockserver.server import create_app
 from mockserver.server.config import ServerConfig
-from tests._server import wait_until
+from tests._server import stored_deliveries, wait_until
 from tests.hostile import Hostile, PeakRss, ShortTimeouts, payload_key
 from tests.servers import serve_wsgi
 
@@ -186,10 +186,13 @@ def test_serve_records_every_fault_and_keeps_serving(fault: str, tmp_path: Path)
 
     for record in records:
         check(fault, record, consumer)
-    stored = (tmp_path / "deliveries.jsonl").read_text().splitlines()
-    # No line carries the consumer's bulk: at most two excerpts (a byte escaped as up to six
-    # characters), two cut error messages and the payload.
-    assert max(len(line) for line in stored) < 48 * 1024
+    # No stored delivery carries the consumer's bulk: its attempts keep at most an excerpt
+    # and a cut error message each, besides the payload.
+    stored = stored_deliveries(tmp_path)
+    assert set(stored) == set(ids)
+    assert (
+        max(len(json.dumps(record, ensure_ascii=False)) for record in stored.values()) < 48 * 1024
+    )
 
 
 @pytest.mark.parametrize("fault", FAULTS)

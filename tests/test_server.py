@@ -99,6 +99,11 @@ def test_listing_filters_and_pages(client: Client) -> None:
             break
     assert seen == newest_first
 
+    created = sorted(client.get(f"/v1/deliveries/{item['id']}").json["created_at"] for item in made)
+    window = {"since": created[1], "until": created[-1]}
+    inside = client.get("/v1/deliveries", query_string=window).json
+    assert inside["total"] == sum(created[1] <= t < created[-1] for t in created) >= 1
+
     offset = client.get("/v1/deliveries", query_string={"offset": 5, "limit": 1}).json
     assert [d["id"] for d in offset["deliveries"]] == newest_first[5:6]
     tasks = client.get("/v1/deliveries", query_string={"subscription": "tasks"}).json
@@ -239,6 +244,10 @@ BAD_REQUESTS = [
     ("GET", "/v1/deliveries?status=done", None, 400, "status='done' must be one of pending"),
     ("GET", "/v1/deliveries?event=order.paid", None, 400, "event='order.paid'"),
     ("GET", "/v1/deliveries?cursor=abc", None, 400, "cursor 'abc' is not a next_cursor"),
+    ("GET", "/v1/deliveries?since=yesterday", None, 400, "since='yesterday' must be a Unix time"),
+    ("GET", "/v1/deliveries?until=-1", None, 400, "until='-1' must be a Unix time"),
+    ("GET", "/v1/deliveries?until=nan", None, 400, "until='nan'"),
+    ("GET", "/v1/deliveries?since=1e400", None, 400, "since='1e400'"),
     ("GET", "/v1/deliveries/nope", None, 404, "no delivery has id 'nope'"),
     ("POST", "/v1/deliveries/nope/redeliver", None, 404, "no delivery has id 'nope'"),
     ("GET", "/v1/subscriptions/nope", None, 404, "no subscription has id 'nope'"),
@@ -290,6 +299,13 @@ BAD_REQUESTS = [
     ),
     ("POST", "/v1/subscriptions", '{"url": "http://h/", "retry": "often"}', 400, "key 'retry'"),
     ("POST", "/v1/subscriptions", '{"url": "http://h/", "rate": 0}', 400, "key 'rate'"),
+    (
+        "POST",
+        "/v1/subscriptions",
+        '{"url": "http://h/", "concurrency": 0}',
+        400,
+        "key 'concurrency': must be attempts on the wire at once, from 1 to 256",
+    ),
     (
         "POST",
         "/v1/subscriptions",
@@ -457,6 +473,7 @@ def test_healthz_counts_deliveries_by_state(client: Client) -> None:
     health = client.get("/healthz").json
     assert health["status"] == "ok" and health["subscriptions"] == 2
     assert health["deliveries"]["delivered"] == 1 and health["queued"] == 0
+    assert (health["retrying"], health["in_flight"]) == (0, 0)
 
 
 def test_a_dashboard_can_replace_the_index_and_add_pages(client: Client) -> None:

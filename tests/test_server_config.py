@@ -81,6 +81,7 @@ auth = "jwt:hs256:a-shared-secret"
 jwt_claims = { iss = "record360" }
 retry = "custom:0,1"
 rate = 2
+concurrency = 3
 insecure = true
 """,
     )
@@ -95,6 +96,7 @@ insecure = true
         None,
     )
     assert sub.matches("transaction.create") and not sub.matches("task.completed")
+    assert sub.concurrency == 3 and sub.to_json()["concurrency"] == 3
 
 
 BAD_CONFIGS = [
@@ -121,6 +123,8 @@ BAD_CONFIGS = [
         "key 'rate': must be deliveries per second",
     ),
     ("[[subscriptions]]\nurl = 'http://h/'\nrate = true", "key 'rate'"),
+    ("[[subscriptions]]\nurl = 'http://h/'\nconcurrency = 1.5", "key 'concurrency': must be"),
+    ("[[subscriptions]]\nurl = 'http://h/'\nconcurrency = 257", "key 'concurrency': must be"),
     (
         "[[subscriptions]]\nurl = 'http://h/'\nauth = 'bearer'",
         "key 'auth': bearer needs more parts",

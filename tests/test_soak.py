@@ -25,7 +25,6 @@ soak``. ``R360_SOAK_SEED`` changes the faults; a failure prints the seed to reru
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import random
 import time
@@ -46,6 +45,7 @@ from mockserver.delivery.records import Delivery
 from mockserver.delivery.retry import RetryPolicy
 from mockserver.server import create_app
 from mockserver.server.config import ServerConfig
+from tests._server import stored_deliveries
 from tests.hostile import Arrival, Hostile, ShortTimeouts, payload_key, rss_mb
 from tests.servers import serve_wsgi
 
@@ -325,16 +325,6 @@ def _wait_final(api: httpx.Client, count: int, deadline: float) -> dict[str, int
         time.sleep(0.1)
 
 
-def final_records(state_file: Path) -> dict[str, dict[str, Any]]:
-    """The last line of each delivery in serve's state file: its final state."""
-    records: dict[str, dict[str, Any]] = {}
-    with open(state_file, encoding="utf-8") as lines:
-        for line in lines:
-            record = json.loads(line)
-            records[record["id"]] = record
-    return records
-
-
 def test_serve_loses_nothing_to_a_hostile_consumer(tmp_path: Path) -> None:
     state = tmp_path / "state"
     deadline = time.monotonic() + 120 + EVENTS * 0.1
@@ -343,7 +333,6 @@ def test_serve_loses_nothing_to_a_hostile_consumer(tmp_path: Path) -> None:
         config = ServerConfig(
             state_dir=state,
             workers=CONCURRENCY,
-            keep=max(EVENTS, 10_000),
             transport=ShortTimeouts(READ_TIMEOUT),
         )
         app = create_app(config)
@@ -362,7 +351,7 @@ def test_serve_loses_nothing_to_a_hostile_consumer(tmp_path: Path) -> None:
     assert interrupted == 0
     assert (counts["pending"], counts["delivering"], counts["interrupted"]) == (0, 0, 0)
     assert len(set(ids)) == len(ids) == EVENTS
-    records = final_records(state / "deliveries.jsonl")
+    records = stored_deliveries(state)
     assert set(records) == set(ids)
     tally = compare("serve", records.values(), consumer, events=EVENTS)
     tally.elapsed_s = elapsed

@@ -1,7 +1,8 @@
 """``r360-webhooks serve``: run the mock Record360 (control API, background delivery) until stopped.
 
-Ctrl-C or SIGTERM stops it cleanly: nothing new is accepted, attempts on the wire finish, and
-every delivery not finished is recorded ``interrupted`` (in ``--state DIR``, when given).
+Ctrl-C or SIGTERM stops it cleanly: nothing new is accepted and attempts on the wire finish and
+are recorded. With ``--state DIR`` every unfinished delivery stays in the state database and
+continues at the next start; without it, each is recorded ``interrupted``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,10 @@ def register(subparsers: Any) -> None:
         "--config", metavar="FILE", help="TOML file with [server] and [[subscriptions]]"
     )
     parser.add_argument(
-        "--state", metavar="DIR", help="keep the delivery log here, so a restart shows past ones"
+        "--state",
+        metavar="DIR",
+        help="keep the state (an SQLite database) here: accepted events, deliveries, their "
+        "schedule and API subscriptions survive a restart or a kill",
     )
     guard = parser.add_argument_group("who may use the control API")
     guard.add_argument(
@@ -94,7 +98,12 @@ def run(args: argparse.Namespace) -> int:
         shown = subscription.to_json()
         print(f"    {shown['id']}: {shown['url']} <- {', '.join(shown['events'])}", flush=True)
     if app.store.path is not None:
-        print(f"  state          {app.store.path} ({len(app.store)} past deliveries)", flush=True)
+        waiting = app.store.unfinished()
+        print(
+            f"  state          {app.store.path} ({len(app.store)} past deliveries, "
+            f"{waiting} to continue)",
+            flush=True,
+        )
     for subscription in subscriptions:
         if subscription.insecure:
             print(
@@ -121,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
         if busy:
             print(f"stopping: waiting up to {STOP_TIMEOUT:g} s for {busy} in flight", flush=True)
         interrupted = app.close()
-    print(f"stopped ({interrupted} deliveries recorded as interrupted)", flush=True)
+    left = f"; {app.left_for_next_start} continue at the next start" if app.store.path else ""
+    print(f"stopped ({interrupted} deliveries recorded as interrupted){left}", flush=True)
     return 0
 
 

@@ -226,7 +226,8 @@ SCRIPT = r"""
       const total = document.querySelector('[data-testid="count"]:not([data-state]) .n');
       if (total) total.textContent = String(all);
       document.getElementById("queue").textContent =
-        health.queued + " queued, " + health.in_flight + " in flight";
+        health.queued + " queued, " + health.retrying + " waiting to retry, " +
+        health.in_flight + " in flight";
       return true;
     };
     poll(refresh);

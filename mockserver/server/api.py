@@ -7,6 +7,7 @@ says what is wrong; :mod:`mockserver.server` turns it into ``{"error": descripti
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from contracts import schemas
 from contracts.bulk import sample_body
-from mockserver.server.openapi import MAX_COUNT, MAX_SEED
+from mockserver.server.openapi import MAX_COUNT, MAX_SEED, MAX_TIME
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -26,6 +27,7 @@ __all__ = [
     "json_response",
     "parse_trigger",
     "read_object",
+    "time_param",
 ]
 
 #: Control-API bodies are small; a webhook payload is a few KiB.
@@ -83,6 +85,23 @@ def int_param(args: Mapping[str, str], name: str, default: int, low: int, high: 
         value = None
     if value is None or not low <= value <= high:
         raise BadRequest(f"query parameter {name}={text!r} must be an integer from {low} to {high}")
+    return value
+
+
+def time_param(args: Mapping[str, str], name: str) -> float | None:
+    """A Unix time query parameter (seconds, fractions allowed), as ``created_at`` shows them."""
+    text = args.get(name)
+    if text is None:
+        return None
+    try:
+        value = float(text) if text.strip() == text and "_" not in text else math.nan
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= MAX_TIME:  # also refuses NaN and infinities
+        raise BadRequest(
+            f"query parameter {name}={text!r} must be a Unix time in seconds, from 0 to "
+            f"{MAX_TIME} (as created_at shows them)"
+        )
     return value
 
 

@@ -6,8 +6,9 @@ One :class:`~werkzeug.routing.Rule` per endpoint, one ``on_<endpoint>`` method e
 =========================================  ======================================================
 ``POST /v1/events``                        trigger an event (given or generated) for every
                                            matching subscription; 202 with the delivery ids
-``GET /v1/deliveries``                     list (``status``, ``event``, ``subscription``;
-                                           ``limit``, ``cursor``, ``offset``), newest first
+``GET /v1/deliveries``                     list (``status``, ``event``, ``subscription``,
+                                           ``since``, ``until``; ``limit``, ``cursor``,
+                                           ``offset``), newest first
 ``GET /v1/deliveries/{id}``                one delivery with every attempt, redacted
 ``POST /v1/deliveries/{id}/redeliver``     the same payload to the same subscription, again
 ``GET/POST /v1/subscriptions``             list, create; ``GET/DELETE /v1/subscriptions/{id}``
@@ -15,10 +16,12 @@ One :class:`~werkzeug.routing.Rule` per endpoint, one ``on_<endpoint>`` method e
 =========================================  ======================================================
 
 A bad request is a 4xx whose message says what is wrong; a 500 is only the last resort for a
-bug, and is logged. Deliveries run in the background (:mod:`~mockserver.server.worker`) and
-every state change is recorded (:mod:`~mockserver.server.store`). :meth:`App.add_view` lets
-another module add pages that read the same :attr:`App.store`; :func:`create_app` installs
-:mod:`~mockserver.server.dashboard`.
+bug, and is logged. Every state change is a transaction of the state database
+(:mod:`~mockserver.server.database`): an accepted event is committed before its 202, a
+subscription made through the API before its 201 (and it comes back at the next start).
+Deliveries run in the background (:mod:`~mockserver.server.worker`); the API reads them with SQL
+(:mod:`~mockserver.server.store`). :meth:`App.add_view` lets another module add pages that read
+the same :attr:`App.store`; :func:`create_app` installs :mod:`~mockserver.server.dashboard`.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from __future__ import annotations
 import html
 import logging
 import re
+import sqlite3
 import threading
-import uuid
+import time
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -45,10 +49,18 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from contracts import schemas
-from mockserver.errors import R360Error
+from mockserver.delivery.core import new_delivery_ids
+from mockserver.errors import ConfigError, R360Error
 from mockserver.server import dashboard, login
-from mockserver.server.api import int_param, json_response, parse_trigger, read_object
+from mockserver.server.api import (
+    int_param,
+    json_response,
+    parse_trigger,
+    read_object,
+    time_param,
+)
 from mockserver.server.config import ServerConfig
+from mockserver.server.database import StoreClosed
 from mockserver.server.guard import Guard, Refusal
 from mockserver.server.login import redirect_to_login
 from mockserver.server.openapi import CURSOR_PATTERN, MAX_LIMIT, MAX_OFFSET, openapi_document
@@ -91,14 +103,26 @@ class App:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self.store = DeliveryStore(config.state_dir, keep=config.keep)
-        self.pool = DeliveryPool(
-            self.store, workers=config.workers, capacity=config.queue, transport=config.transport
-        )
+        self.store = DeliveryStore(config.state_dir)
+        #: Unfinished deliveries left in the state by :meth:`close`, for the next start.
+        self.left_for_next_start = 0
+        try:
+            self.pool = DeliveryPool(
+                self.store,
+                workers=config.workers,
+                capacity=config.queue,
+                transport=config.transport,
+            )
+        except BaseException:
+            self.store.close()
+            raise
+        try:
+            self._start_delivering(config)
+        except BaseException:
+            self.pool.stop(0)
+            self.store.close()
+            raise
         self._lock = threading.Lock()
-        self._endpoints: dict[str, Endpoint] = {}
-        for subscription in config.subscriptions:
-            self._endpoints[subscription.id] = self.pool.endpoint(subscription)
         self.url_map = Map(
             [Rule(path, endpoint=name, methods=methods) for path, name, methods in _RULES],
             merge_slashes=False,
@@ -118,8 +142,35 @@ class App:
         self._views[endpoint] = view
 
     def subscriptions(self) -> list[Subscription]:
-        with self._lock:
-            return [endpoint.subscription for endpoint in self._endpoints.values()]
+        return [endpoint.subscription for endpoint in self.pool.endpoints()]
+
+    def _start_delivering(self, config: ServerConfig) -> None:
+        """The config's subscriptions, then the API's saved ones; the waiting deliveries of a
+        subscription this run lacks are interrupted (nothing would ever take them)."""
+        subscriptions = list(config.subscriptions)
+        taken = {subscription.id for subscription in subscriptions}
+        for sub_id, settings in self.store.saved_subscriptions():
+            if sub_id in taken:
+                logger.warning("subscription %r of the config file replaces the API's", sub_id)
+                self.store.forget_subscription(sub_id)
+                continue
+            try:
+                subscriptions.append(
+                    parse_subscription(
+                        settings, source="api", allow_link_local=config.allow_link_local
+                    )
+                )
+            except ConfigError as exc:
+                logger.warning("subscription %r saved by the API is not restored: %s", sub_id, exc)
+        orphans = self.pool.schedule.interrupt_orphans([s.id for s in subscriptions])
+        if orphans:
+            logger.warning(
+                "%d waiting delivery(ies) belong to subscriptions this run does not have; "
+                "recorded as interrupted",
+                orphans,
+            )
+        for subscription in subscriptions:
+            self.pool.add(subscription)
 
     # -- WSGI ----------------------------------------------------------------------------------
 
@@ -146,8 +197,13 @@ class App:
         except HTTPException as exc:
             headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
             return _error(exc.code or 500, exc.description or exc.name, headers)
+        except StoreClosed as exc:
+            return _error(503, str(exc))
         except R360Error as exc:
             return _error(400, str(exc))
+        except sqlite3.OperationalError as exc:  # a full disk, a file locked by someone else
+            logger.exception("%s %s: the state database failed", request.method, request.path)
+            return _error(503, f"the state database failed ({exc}); see the server log")
         except Exception:
             logger.exception("%s %s: unexpected error", request.method, request.path)
             return _error(500, "internal server error; the server log has the details")
@@ -166,8 +222,16 @@ class App:
         return self.wsgi_app(environ, start_response)
 
     def close(self, timeout: float = STOP_TIMEOUT) -> int:
-        """Stop delivering (see :meth:`DeliveryPool.stop`); returns how many were interrupted."""
+        """Stop delivering (see :meth:`DeliveryPool.stop`); returns how many were interrupted.
+
+        With ``--state`` nothing is: an unfinished delivery stays in the state and continues at
+        the next start (:attr:`left_for_next_start` says how many)."""
         interrupted = self.pool.stop(timeout)
+        try:
+            if self.store.database.durable:
+                self.left_for_next_start = self.store.unfinished()
+        except StoreClosed:
+            pass
         self.store.close()
         return interrupted
 
@@ -200,6 +264,7 @@ class App:
                 "status": "ok",
                 "subscriptions": len(self.subscriptions()),
                 "queued": self.pool.queued,
+                "retrying": self.pool.retrying(),
                 "in_flight": self.pool.in_flight,
                 "deliveries": self.store.counts(),
             }
@@ -212,15 +277,14 @@ class App:
 
     def on_trigger(self, request: Request) -> Response:
         trigger = parse_trigger(read_object(request))
-        with self._lock:
-            endpoints = list(self._endpoints.values())
-        jobs = [
-            (endpoint, self._record(endpoint.subscription, event, payload, changes))
+        endpoints = self.pool.endpoints()
+        targets = [
+            (endpoint, event, payload, changes)
             for event, payload, changes in trigger.bodies
             for endpoint in endpoints
             if endpoint.subscription.matches(event)
         ]
-        return self._submit(jobs, trigger.seed)
+        return self._submit(self._jobs(targets), trigger.seed)
 
     def on_list_deliveries(self, request: Request) -> Response:
         args = request.args
@@ -229,10 +293,13 @@ class App:
         cursor = args.get("cursor")
         if cursor is not None and not _CURSOR.fullmatch(cursor):
             raise BadRequest(f"cursor {cursor!r} is not a next_cursor this server returned")
+        since, until = time_param(args, "since"), time_param(args, "until")
         page = self.store.query(
             status=status,
             event=event,
             subscription=args.get("subscription"),
+            since=since,
+            until=until,
             limit=int_param(args, "limit", 50, 1, MAX_LIMIT),
             cursor=int(cursor) if cursor is not None else None,
             offset=int_param(args, "offset", 0, 0, MAX_OFFSET),
@@ -250,17 +317,14 @@ class App:
 
     def on_redeliver(self, request: Request, id: str) -> Response:
         original = self._delivery(id)
-        with self._lock:
-            endpoint = self._endpoints.get(original.subscription)
+        endpoint = self.pool.get(original.subscription)
         if endpoint is None:
             raise Conflict(
                 f"subscription {original.subscription!r} of delivery {id!r} no longer exists; "
                 "create it again, or trigger a new event"
             )
-        record = self._record(
-            endpoint.subscription, original.event, original.payload, original.changes, id
-        )
-        return self._submit([(endpoint, record)], None)
+        target = (endpoint, original.event, original.payload, original.changes)
+        return self._submit(self._jobs([target], redelivery_of=id), None)
 
     def _delivery(self, delivery_id: str) -> Record:
         record = self.store.get(delivery_id)
@@ -269,23 +333,26 @@ class App:
         return record
 
     @staticmethod
-    def _record(
-        subscription: Subscription,
-        event: str,
-        payload: Any,
-        changes: tuple[str, ...],
+    def _jobs(
+        targets: Sequence[tuple[Endpoint, str, Any, tuple[str, ...]]],
         redelivery_of: str | None = None,
-    ) -> Record:
-        return Record(
-            id=uuid.uuid4().hex,
-            subscription=subscription.id,
-            event=event,
-            payload=payload,
-            url=subscription.redactor.text(subscription.url),
-            changes=changes,
-            policy=subscription.retry.name,
-            redelivery_of=redelivery_of,
-        )
+    ) -> list[tuple[Endpoint, Record]]:
+        """A new delivery per ``(endpoint, event, payload, changes)``, accepted now."""
+        now = time.time()
+        return [
+            (
+                endpoint,
+                Record(
+                    id=delivery_id, subscription=endpoint.id, event=event, payload=payload,
+                    url=endpoint.shown_url, changes=changes,
+                    policy=endpoint.subscription.retry.name, redelivery_of=redelivery_of,
+                    created_at=now,
+                ),
+            )
+            for delivery_id, (endpoint, event, payload, changes) in zip(
+                new_delivery_ids(len(targets)), targets, strict=True
+            )
+        ]  # fmt: skip
 
     def _submit(self, jobs: list[tuple[Endpoint, Record]], seed: int | None) -> Response:
         try:
@@ -312,34 +379,39 @@ class App:
         return json_response({"subscriptions": [s.to_json() for s in self.subscriptions()]})
 
     def on_create_subscription(self, request: Request) -> Response:
+        body = read_object(request)
         subscription = parse_subscription(
-            read_object(request), source="api", allow_link_local=self.config.allow_link_local
+            body, source="api", allow_link_local=self.config.allow_link_local
         )
         with self._lock:
-            if subscription.id in self._endpoints:
+            existing = self.pool.endpoints()
+            if any(e.subscription.id == subscription.id for e in existing):
                 raise Conflict(f"subscription id {subscription.id!r} is taken; pick another")
-            if len(self._endpoints) >= self.config.max_subscriptions:
+            if len(existing) >= self.config.max_subscriptions:
                 raise Conflict(
-                    f"there are {len(self._endpoints)} subscriptions, the most this server "
+                    f"there are {len(existing)} subscriptions, the most this server "
                     "keeps; delete some first"
                 )
-            self._endpoints[subscription.id] = self.pool.endpoint(subscription)
+            # What parse_subscription needs to make it again at the next start (literal
+            # secrets included: docs/serve.md says so; the file is 0600).
+            self.store.save_subscription(subscription.id, {**body, "id": subscription.id})
+            self.pool.add(subscription)
         location = f"/v1/subscriptions/{subscription.id}"
         return json_response(subscription.to_json(), 201, [("Location", location)])
 
     def on_get_subscription(self, request: Request, id: str) -> Response:
-        with self._lock:
-            endpoint = self._endpoints.get(id)
+        endpoint = self.pool.get(id)
         if endpoint is None:
             raise NotFound(f"no subscription has id {id!r}")
         return json_response(endpoint.subscription.to_json())
 
     def on_delete_subscription(self, request: Request, id: str) -> Response:
         with self._lock:
-            endpoint = self._endpoints.pop(id, None)
-        if endpoint is None:
-            raise NotFound(f"no subscription has id {id!r}")
-        endpoint.retire()
+            endpoint = self.pool.remove(id)
+            if endpoint is None:
+                raise NotFound(f"no subscription has id {id!r}")
+            if endpoint.subscription.source == "api":
+                self.store.forget_subscription(id)
         return Response(status=204)
 
 

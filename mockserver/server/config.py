@@ -3,15 +3,19 @@
 ::
 
     [server]                      # optional; the defaults are shown
-    workers = 4                   # attempts in flight at once (1 to 256)
+    workers = 4                   # attempts on the wire at once (1 to 256)
     queue = 1000                  # accepted deliveries waiting for their first attempt
-    keep = 10000                  # deliveries shown in memory-backed listings
+    keep = 10000                  # deprecated, accepted and ignored (see below)
     api_token = "env:R360_API_TOKEN"  # optional: every API call needs it (env:/@file/literal)
     allowed_hosts = ["mock.internal"] # Host names besides loopback and the bound address
     allow_link_local = false      # subscriptions to link-local / metadata addresses
 
 Every number has a ceiling, so an absurd value (``workers = 100000000000000000``) is refused in
 one line instead of eating memory. A file that is not UTF-8 TOML is one line too.
+
+``keep`` once bounded the deliveries held in memory. The state is an SQLite database now
+(:mod:`~mockserver.server.database`) and memory no longer grows with deliveries, so the key means
+nothing; it is still accepted (and checked) because config files in the wild set it.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class ServerConfig:
     state_dir: Path | None = None
     workers: int = 4
     queue: int = 1000
+    #: Deprecated and ignored (see the module docstring); kept so that old files still load.
     keep: int = 10_000
     max_subscriptions: int = 1000
     transport: httpx.BaseTransport | None = None

@@ -32,7 +32,6 @@ from contracts import schemas
 from mockserver.delivery.records import Attempt
 from mockserver.server._dashboard_assets import CSS, SCRIPT
 from mockserver.server._schema_page import render_schemas
-from mockserver.server.openapi import MAX_LIMIT
 from mockserver.server.store import STATES, Record
 
 if TYPE_CHECKING:
@@ -71,6 +70,7 @@ class _Dashboard:
             "<h1>Deliveries</h1>"
             f'<div class="bar"><ul class="counts">{_counts(counts, status)}</ul>'
             f'<span class="muted" id="queue">{self.app.pool.queued} queued, '
+            f"{self.app.pool.retrying()} waiting to retry, "
             f"{self.app.pool.in_flight} in flight</span></div>"
             f"{_trigger_form()}{_subscriptions(self.app)}"
             f"<h2>{'Newest ' + escape(status) if status else 'Newest'} deliveries "
@@ -88,8 +88,7 @@ class _Dashboard:
         if record is None:
             body = (
                 f"<h1>No such delivery</h1><p>No delivery has id <code>{escape(id)}</code>. "
-                'It may be older than the deliveries this server keeps. <a href="/">Back to '
-                "the deliveries</a>.</p>"
+                'It may belong to another --state. <a href="/">Back to the deliveries</a>.</p>'
             )
             return _page("Not found", body, page="missing", status=404)
         return _page(f"Delivery {id[:8]}", self._delivery_body(record), page="delivery")
@@ -112,9 +111,11 @@ class _Dashboard:
             ("Created", escape(_time(record.created_at))),
             ("Updated", f'<span id="updated">{escape(_time(record.updated_at))}</span>'),
         ]
+        if record.due_at is not None:
+            facts.append(("Next attempt", escape(_time(record.due_at))))
         if record.redelivery_of:
             facts.append(("Redelivery of", _delivery_link(record.redelivery_of, "redelivery-of")))
-        redeliveries = self._redeliveries(record.id)
+        redeliveries = self.app.store.redeliveries_of(record.id)
         if redeliveries:
             links = ", ".join(
                 f"{_delivery_link(r.id)} {_state_badge(r.status)}" for r in redeliveries
@@ -135,10 +136,6 @@ class _Dashboard:
             f"<tbody>{attempts}</tbody></table>"
             f'<h2>Payload</h2><pre class="json" id="payload">{escape(payload)}</pre></div>'
         )
-
-    def _redeliveries(self, delivery_id: str) -> list[Record]:
-        newest = self.app.store.query(limit=MAX_LIMIT).records
-        return [r for r in reversed(newest) if r.redelivery_of == delivery_id]
 
 
 # -- pieces ------------------------------------------------------------------------------------
@@ -292,7 +289,7 @@ def _delivery_row(record: Record) -> str:
         f"<td>{status}</td><td>{event}</td>"
         f'<td><div>{escape(record.subscription)}</div><div class="url mono">'
         f"{escape(record.url)}</div></td>"
-        f'<td class="num">{len(record.attempts)}</td>'
+        f'<td class="num">{record.attempt_count}</td>'
         f'<td class="num">{_DASH if last is None else _code_badge(last)}</td>'
         f'<td class="mono" title="{_iso(record.created_at)}">{_time(record.created_at)}</td></tr>'
     )

@@ -12,216 +12,55 @@ from functools import cache
 from typing import Any
 
 from contracts import schemas
-from mockserver.delivery.retry import PRESETS
+from mockserver.server._openapi_components import (
+    BUSY,
+    CURSOR_PATTERN,
+    MAX_COUNT,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    MAX_SEED,
+    MAX_TIME,
+    components,
+    error_response,
+    json_content,
+    ref,
+)
 from mockserver.server.store import STATES
-from mockserver.server.subscriptions import ALL_EVENTS, ID_PATTERN, MAX_RATE, MAX_URL_LENGTH
 
-__all__ = ["MAX_COUNT", "MAX_LIMIT", "MAX_SEED", "openapi_document"]
-
-MAX_COUNT = 100
-MAX_LIMIT = 500
-MAX_SEED = 2**64 - 1
-MAX_OFFSET = 1_000_000
-CURSOR_PATTERN = r"^[1-9][0-9]{0,17}$"
-
-_NULLABLE_STRING = {"type": ["string", "null"]}
-_NULLABLE_NUMBER = {"type": ["number", "null"]}
-_NULLABLE_INTEGER = {"type": ["integer", "null"]}
-_COUNT = {"type": "integer", "minimum": 0}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return _json(_ref("Error"), description)
-
-
-def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {
-        "type": "object",
-        "properties": properties,
-        "additionalProperties": False,
-    }
-    if required is not None:
-        schema["required"] = required
-    return schema
-
-
-def _closed(properties: dict[str, Any]) -> dict[str, Any]:
-    """A response object: every property is always present."""
-    return _object(properties, list(properties))
-
-
-_BUSY = {
-    "description": "The delivery queue is full; try again after Retry-After seconds.",
-    "headers": {"Retry-After": {"required": True, "schema": {"type": "string"}}},
-    "content": {"application/json": {"schema": _ref("Error")}},
-}
-
-
-def _schemas() -> dict[str, Any]:
-    events = [spec.name for spec in schemas.known_events()]
-    event_list = {"type": "array", "items": {"enum": [*events, ALL_EVENTS]}}
-    count = {
-        "type": "integer",
-        "minimum": 1,
-        "maximum": MAX_COUNT,
-        "default": 1,
-        "description": "How many bodies to send (each to every matching subscription).",
-    }
-    attempt = _closed(
-        {
-            "number": {"type": "integer"},
-            "started_at": {"type": "number", "description": "Unix time"},
-            "duration_s": {"type": "number"},
-            "request_headers": {"type": "object", "additionalProperties": {"type": "string"}},
-            "status": _NULLABLE_INTEGER,
-            "response_headers": {"type": "object", "additionalProperties": {"type": "string"}},
-            "body_excerpt": {"type": "string"},
-            "body_truncated": {"type": "boolean"},
-            "error_kind": _NULLABLE_STRING,
-            "error_message": _NULLABLE_STRING,
-            "tls_failure": _NULLABLE_STRING,
-            "retry_after_s": _NULLABLE_NUMBER,
-            "delay_s": _NULLABLE_NUMBER,
-        }
-    )
-    summary_properties = {
-        "id": {"type": "string"},
-        "subscription": {"type": "string"},
-        "event": {"type": "string"},
-        "status": {"enum": list(STATES)},
-        "url": {"type": "string", "description": "The target, with any password redacted."},
-        "created_at": {"type": "number", "description": "Unix time"},
-        "updated_at": {"type": "number", "description": "Unix time"},
-        "redelivery_of": _NULLABLE_STRING,
-        "changes": {"type": "array", "items": {"type": "string"}},
-        "attempt_count": {"type": "integer", "minimum": 0},
-        "last_status": _NULLABLE_INTEGER,
-        "reason": _NULLABLE_STRING,
-        "detail": _NULLABLE_STRING,
-    }
-    return {
-        "Error": _closed({"error": {"type": "string", "minLength": 1}}),
-        "Health": _closed(
-            {
-                "status": {"const": "ok"},
-                "subscriptions": {"type": "integer", "minimum": 0},
-                "queued": {"type": "integer", "minimum": 0},
-                "in_flight": {"type": "integer", "minimum": 0},
-                "deliveries": _closed(
-                    {state: {"type": "integer", "minimum": 0} for state in STATES}
-                ),
-            }
-        ),
-        "GenerateRequest": _object(
-            {
-                "event": {"enum": [*events, "any"], "default": "any"},
-                "evolved": {"type": "boolean", "default": False},
-                "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED},
-                "count": count,
-            }
-        ),
-        "PayloadRequest": _object(
-            {
-                "payload": {"type": "object", "description": "Sent as it is."},
-                "event": {"enum": events, "description": "Default: detected from the payload."},
-                "count": count,
-            },
-            ["payload"],
-        ),
-        "Accepted": _closed(
-            {
-                "seed": {**_NULLABLE_INTEGER, "description": "Replays the generated bodies."},
-                "deliveries": {
-                    "type": "array",
-                    "items": _closed(
-                        {
-                            "id": {"type": "string"},
-                            "subscription": {"type": "string"},
-                            "event": {"type": "string"},
-                            "changes": {"type": "array", "items": {"type": "string"}},
-                            "redelivery_of": _NULLABLE_STRING,
-                        }
-                    ),
-                },
-            }
-        ),
-        "Attempt": attempt,
-        "DeliverySummary": _closed(summary_properties),
-        "Delivery": _closed(
-            {
-                **summary_properties,
-                "policy": _NULLABLE_STRING,
-                "payload": {"description": "The body sent."},
-                "attempts": {"type": "array", "items": _ref("Attempt")},
-            }
-        ),
-        "DeliveryPage": _closed(
-            {
-                "deliveries": {"type": "array", "items": _ref("DeliverySummary")},
-                "total": {"type": "integer", "minimum": 0},
-                "next_cursor": {**_NULLABLE_STRING, "pattern": CURSOR_PATTERN},
-            }
-        ),
-        "SubscriptionRequest": _object(
-            {
-                "id": {"type": "string", "pattern": ID_PATTERN},
-                "url": {
-                    "type": "string",
-                    "pattern": "^https?://[^/?#@:\\s]+(:[0-9]{1,5})?([/?#]\\S*)?$",
-                    "maxLength": MAX_URL_LENGTH,
-                },
-                "events": {
-                    "anyOf": [{"enum": [*events, ALL_EVENTS]}, {**event_list, "minItems": 1}]
-                },
-                "auth": {"type": "string", "description": "An --auth SPEC with literal secrets."},
-                "jwt_claims": {"type": "object", "additionalProperties": {"type": "string"}},
-                "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-                "retry": {"type": "string", "description": f"{', '.join(PRESETS)} or custom:…"},
-                "rate": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RATE},
-                "ca_bundle": {"type": "string", "minLength": 1},
-                "insecure": {"type": "boolean"},
-            },
-            ["url"],
-        ),
-        "Subscription": _closed(
-            {
-                "id": {"type": "string"},
-                "url": {"type": "string"},
-                "events": event_list,
-                "auth": {**_NULLABLE_STRING, "description": "The scheme; secrets [REDACTED]."},
-                "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-                "retry": {"type": "string"},
-                "rate": _NULLABLE_NUMBER,
-                "ca_bundle": _NULLABLE_STRING,
-                "insecure": {"type": "boolean"},
-                "source": {"enum": ["config", "api"]},
-            }
-        ),
-        "SubscriptionList": _closed(
-            {"subscriptions": {"type": "array", "items": _ref("Subscription")}}
-        ),
-    }
+__all__ = [
+    "CURSOR_PATTERN",
+    "MAX_COUNT",
+    "MAX_LIMIT",
+    "MAX_OFFSET",
+    "MAX_SEED",
+    "MAX_TIME",
+    "openapi_document",
+]
 
 
 def _paths() -> dict[str, Any]:
     events = [spec.name for spec in schemas.known_events()]
     id_param = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-    not_found = _error("No delivery or subscription has this id.")
-    bad = _error("The request is malformed; the message says what is wrong.")
-    too_large = _error("The body is larger than 1 MiB.")
-    stopping = _error("The server is shutting down and accepts no new deliveries.")
+    not_found = error_response("No delivery or subscription has this id.")
+    bad = error_response("The request is malformed; the message says what is wrong.")
+    too_large = error_response("The body is larger than 1 MiB.")
+    stopping = error_response("The server is shutting down and accepts no new deliveries.")
     query = [
         {"name": "status", "in": "query", "schema": {"enum": list(STATES)}},
         {"name": "event", "in": "query", "schema": {"enum": events}},
         {"name": "subscription", "in": "query", "schema": {"type": "string"}},
+        {
+            "name": "since",
+            "in": "query",
+            "description": "Only deliveries created at or after this Unix time.",
+            "schema": {"type": "number", "minimum": 0, "maximum": MAX_TIME},
+        },
+        {
+            "name": "until",
+            "in": "query",
+            "description": "Only deliveries created before this Unix time.",
+            "schema": {"type": "number", "minimum": 0, "maximum": MAX_TIME},
+        },
         {
             "name": "limit",
             "in": "query",
@@ -238,11 +77,13 @@ def _paths() -> dict[str, Any]:
         "required": True,
         "content": {
             "application/json": {
-                "schema": {"oneOf": [_ref("GenerateRequest"), _ref("PayloadRequest")]}
+                "schema": {"oneOf": [ref("GenerateRequest"), ref("PayloadRequest")]}
             }
         },
     }
-    accepted = _json(_ref("Accepted"), "Accepted: each delivery is pending; poll its id.")
+    accepted = json_content(
+        ref("Accepted"), "Accepted and committed: each delivery is pending; poll its id."
+    )
     html: dict[str, Any] = {"text/html": {"schema": {}}}
     return {
         "/": {
@@ -278,13 +119,13 @@ def _paths() -> dict[str, Any]:
         "/healthz": {
             "get": {
                 "operationId": "healthz",
-                "responses": {"200": _json(_ref("Health"), "The server is up.")},
+                "responses": {"200": json_content(ref("Health"), "The server is up.")},
             }
         },
         "/openapi.json": {
             "get": {
                 "operationId": "openapi",
-                "responses": {"200": _json({"type": "object"}, "This document.")},
+                "responses": {"200": json_content({"type": "object"}, "This document.")},
             }
         },
         "/v1/events": {
@@ -296,7 +137,7 @@ def _paths() -> dict[str, Any]:
                     "202": accepted,
                     "400": bad,
                     "413": too_large,
-                    "429": _BUSY,
+                    "429": BUSY,
                     "503": stopping,
                 },
             }
@@ -304,9 +145,9 @@ def _paths() -> dict[str, Any]:
         "/v1/deliveries": {
             "get": {
                 "operationId": "list_deliveries",
-                "summary": "Deliveries kept in memory, newest first.",
+                "summary": "Deliveries in the state database, newest first; filters combine.",
                 "parameters": query,
-                "responses": {"200": _json(_ref("DeliveryPage"), "One page."), "400": bad},
+                "responses": {"200": json_content(ref("DeliveryPage"), "One page."), "400": bad},
             }
         },
         "/v1/deliveries/{id}": {
@@ -314,7 +155,9 @@ def _paths() -> dict[str, Any]:
                 "operationId": "get_delivery",
                 "parameters": [id_param],
                 "responses": {
-                    "200": _json(_ref("Delivery"), "The delivery with every attempt, redacted."),
+                    "200": json_content(
+                        ref("Delivery"), "The delivery with every attempt, redacted."
+                    ),
                     "404": not_found,
                 },
             }
@@ -331,8 +174,8 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "202": accepted,
                     "404": not_found,
-                    "409": _error("The delivery's subscription was deleted."),
-                    "429": _BUSY,
+                    "409": error_response("The delivery's subscription was deleted."),
+                    "429": BUSY,
                     "503": stopping,
                 },
             }
@@ -340,21 +183,21 @@ def _paths() -> dict[str, Any]:
         "/v1/subscriptions": {
             "get": {
                 "operationId": "list_subscriptions",
-                "responses": {"200": _json(_ref("SubscriptionList"), "Every subscription.")},
+                "responses": {"200": json_content(ref("SubscriptionList"), "Every subscription.")},
             },
             "post": {
                 "operationId": "create_subscription",
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("SubscriptionRequest")}},
+                    "content": {"application/json": {"schema": ref("SubscriptionRequest")}},
                 },
                 "responses": {
                     "201": {
-                        **_json(_ref("Subscription"), "Created."),
+                        **json_content(ref("Subscription"), "Created."),
                         "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
                     },
                     "400": bad,
-                    "409": _error("The id is taken, or there are too many subscriptions."),
+                    "409": error_response("The id is taken, or there are too many subscriptions."),
                     "413": too_large,
                 },
             },
@@ -381,9 +224,9 @@ def _paths() -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "200": _json({"type": "object"}, "Signed in; the cookie is set."),
+                    "200": json_content({"type": "object"}, "Signed in; the cookie is set."),
                     "400": bad,
-                    "401": _error("Not the API token (or the server has none)."),
+                    "401": error_response("Not the API token (or the server has none)."),
                     "413": too_large,
                 },
             },
@@ -392,11 +235,11 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "get_subscription",
                 "parameters": [id_param],
-                "responses": {"200": _json(_ref("Subscription"), "Found."), "404": not_found},
+                "responses": {"200": json_content(ref("Subscription"), "Found."), "404": not_found},
             },
             "delete": {
                 "operationId": "delete_subscription",
-                "summary": "Delete it; its queued deliveries are not sent.",
+                "summary": "Delete it; its waiting deliveries are dead-lettered (cancelled).",
                 "parameters": [id_param],
                 "responses": {"204": {"description": "Deleted."}, "404": not_found},
             },
@@ -407,9 +250,9 @@ def _paths() -> dict[str, Any]:
 def _guarded(paths: dict[str, Any]) -> dict[str, Any]:
     """Every operation may meet the guard (:mod:`mockserver.server.guard`): a foreign Host or
     Origin (403), a missing API token (401); every write a body that is not JSON (415)."""
-    refused = _error("A Host that is not this server, or a request from another origin.")
-    token = _error("The server was started with --api-token and none was sent.")
-    unsupported = _error("A write whose Content-Type is not application/json.")
+    refused = error_response("A Host that is not this server, or a request from another origin.")
+    token = error_response("The server was started with --api-token and none was sent.")
+    unsupported = error_response("A write whose Content-Type is not application/json.")
     for path, operations in paths.items():
         for method, operation in operations.items():
             responses = operation["responses"]
@@ -438,7 +281,7 @@ def _document() -> dict[str, Any]:
         "paths": _guarded(_paths()),
         "security": [{}, {"bearer": []}],
         "components": {
-            "schemas": _schemas(),
+            "schemas": components(),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

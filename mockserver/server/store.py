@@ -1,48 +1,57 @@
-"""The delivery store of ``serve``: every delivery's state, in memory and on disk.
+"""The deliveries of ``serve`` as the control API and the dashboard read them, from SQLite.
 
 States follow one path, and none is skipped or lost::
 
     pending --> delivering --> delivered | dead-lettered
        \\              \\
-        +--------------+--> interrupted   (the server stopped first)
+        +--------------+--> interrupted   (it cannot continue: see docs/serve.md)
 
-A delivery is written as ``pending`` before it is queued, and again at every change of state, as
-one JSON line holding the whole record (``STATE/deliveries.jsonl``, append-only: a kill loses at
-most the line being written). On start the file is replayed, the last line of each id winning;
-a delivery a killed run left ``pending`` or ``delivering`` is recorded ``interrupted``, so a
-restart shows every past delivery and none stays pending forever.
+``pending``: accepted, no attempt started yet. ``delivering``: attempts have started; between two
+of them the delivery is a row with a due time (``next_attempt_at``), holding no thread. Every
+change is one transaction of :class:`~mockserver.server.database.Database`; the scheduler's own
+writes (claim an attempt, record it) live in :mod:`~mockserver.server.schedule`.
 
-Memory is bounded: the newest ``keep`` deliveries are held (and listed); older ones stay on disk
-and :meth:`DeliveryStore.get` still finds them there by id.
+Listing, filtering, paging and counting are SQL over indexes, so a server with a million past
+deliveries answers ``GET /v1/deliveries`` as fast as one with ten.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import logging
 import os
-import re
-import threading
 import time
-from collections import Counter, OrderedDict
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal, cast, get_args
+from typing import Any, Literal, cast, get_args
 
-from mockserver.delivery.records import Attempt, Delivery
-from mockserver.errors import UsageError
+from mockserver.delivery.records import Attempt, encode_payload
+from mockserver.server.database import Database
 
-__all__ = ["FINAL_STATES", "STATES", "DeliveryStore", "Page", "Record", "State"]
-
-logger = logging.getLogger("mockserver.server.store")
+__all__ = [
+    "FINAL_STATES",
+    "STATES",
+    "DeliveryStore",
+    "Page",
+    "Record",
+    "State",
+    "attempt_from_row",
+    "attempt_values",
+]
 
 State = Literal["pending", "delivering", "delivered", "dead-lettered", "interrupted"]
 STATES: tuple[State, ...] = get_args(State)
 FINAL_STATES: frozenset[State] = frozenset({"delivered", "dead-lettered", "interrupted"})
-LOG_NAME = "deliveries.jsonl"
-_ID = re.compile(r"[0-9a-f]{32}")
+
+#: The columns of a listing (no payload, no attempts), in :meth:`Record.from_row` order.
+SUMMARY_COLUMNS = (
+    "seq, id, subscription, event, status, due_at, url, changes, policy, reason, detail, "
+    "redelivery_of, created_at, updated_at, attempt_count, last_status"
+)
+ATTEMPT_COLUMNS = (
+    "number, started_at, duration_s, status, error_kind, error_message, tls_failure, "
+    "retry_after_s, delay_s, request_headers, response_headers, body_excerpt, body_truncated"
+)
 
 
 @dataclass(slots=True)
@@ -52,6 +61,7 @@ class Record:
     id: str
     subscription: str
     event: str
+    #: The body (parsed); ``None`` in a listing, which does not read it.
     payload: Any
     #: The target URL, already redacted.
     url: str
@@ -65,28 +75,21 @@ class Record:
     reason: str | None = None
     #: One line on why it was dead-lettered or interrupted (redacted).
     detail: str | None = None
+    #: Every attempt, in order (read by :meth:`DeliveryStore.get`; empty in a listing).
     attempts: list[Attempt] = field(default_factory=list)
     #: Creation order, kept across restarts: listing and cursors use it.
     seq: int = 0
+    attempt_count: int = 0
+    last_status: int | None = None
+    #: When the next attempt is due (Unix time); ``None`` when final or on the wire.
+    due_at: float | None = None
 
     def __post_init__(self) -> None:
         if not self.updated_at:
             self.updated_at = self.created_at
 
-    def copy(self) -> Record:
-        return dataclasses.replace(self, attempts=list(self.attempts))
-
-    def finish(self, delivery: Delivery) -> None:
-        """Take the outcome of the sender's :class:`Delivery` (attempts already redacted)."""
-        self.status = "delivered" if delivery.status == "delivered" else "dead-lettered"
-        self.attempts = list(delivery.attempts)
-        self.policy = delivery.policy
-        self.reason = delivery.reason
-        self.detail = delivery.detail
-
     def summary(self) -> dict[str, Any]:
         """The list view: everything but the payload and the attempts."""
-        last = self.attempts[-1] if self.attempts else None
         return {
             "id": self.id,
             "subscription": self.subscription,
@@ -97,8 +100,9 @@ class Record:
             "updated_at": self.updated_at,
             "redelivery_of": self.redelivery_of,
             "changes": list(self.changes),
-            "attempt_count": len(self.attempts),
-            "last_status": last.status if last is not None else None,
+            "attempt_count": self.attempt_count,
+            "last_status": self.last_status,
+            "next_attempt_at": self.due_at,
             "reason": self.reason,
             "detail": self.detail,
         }
@@ -113,27 +117,36 @@ class Record:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Record:
-        status = data["status"]
-        if status not in STATES:
-            raise ValueError(f"unknown state {status!r}")
+    def from_row(cls, row: Sequence[Any], payload: Any = None) -> Record:
+        """A record from the :data:`SUMMARY_COLUMNS` of a row."""
+        (seq, id_, subscription, event, status, due_at, url, changes, policy, reason, detail,
+         redelivery_of, created_at, updated_at, attempt_count, last_status) = row  # fmt: skip
         return cls(
-            id=str(data["id"]),
-            subscription=str(data["subscription"]),
-            event=str(data["event"]),
-            payload=data.get("payload"),
-            url=str(data["url"]),
-            status=cast("State", status),
-            created_at=float(data["created_at"]),
-            updated_at=float(data["updated_at"]),
-            redelivery_of=data.get("redelivery_of"),
-            changes=tuple(data.get("changes") or ()),
-            policy=data.get("policy"),
-            reason=data.get("reason"),
-            detail=data.get("detail"),
-            attempts=[Attempt.from_json(a) for a in data.get("attempts") or ()],
-            seq=int(data.get("seq", 0)),
-        )
+            id=id_, subscription=subscription, event=event, payload=payload, url=url,
+            status=cast("State", status), created_at=created_at, updated_at=updated_at,
+            redelivery_of=redelivery_of, changes=tuple(json.loads(changes)), policy=policy,
+            reason=reason, detail=detail, seq=seq, attempt_count=attempt_count,
+            last_status=last_status, due_at=due_at,
+        )  # fmt: skip
+
+
+def attempt_values(attempt: Attempt) -> tuple[Any, ...]:
+    """An attempt as the values of :data:`ATTEMPT_COLUMNS` (already redacted by the sender)."""
+    return (
+        attempt.number, attempt.started_at, attempt.duration_s, attempt.status,
+        attempt.error_kind, attempt.error_message, attempt.tls_failure, attempt.retry_after_s,
+        attempt.delay_s, json.dumps(attempt.request_headers, ensure_ascii=False),
+        json.dumps(attempt.response_headers, ensure_ascii=False), attempt.body_excerpt,
+        int(attempt.body_truncated),
+    )  # fmt: skip
+
+
+def attempt_from_row(row: Sequence[Any]) -> Attempt:
+    keys = [name.strip() for name in ATTEMPT_COLUMNS.split(",")]
+    data = dict(zip(keys, row, strict=True))
+    data["request_headers"] = json.loads(data["request_headers"])
+    data["response_headers"] = json.loads(data["response_headers"])
+    return Attempt.from_json(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,96 +159,87 @@ class Page:
 
 
 class DeliveryStore:
-    """Thread-safe store of :class:`Record`; persistent when given a state directory.
+    """The deliveries and the API's subscriptions, in a :class:`Database`.
 
-    :param state_dir: where ``deliveries.jsonl`` lives (created if missing); ``None`` keeps
-        everything in memory only.
-    :param keep: how many of the newest deliveries are held in memory.
+    :param state_dir: the ``--state`` folder, or ``None`` for an in-memory database.
     """
 
-    def __init__(
-        self, state_dir: str | os.PathLike[str] | None = None, *, keep: int = 10_000
-    ) -> None:
-        if keep < 1:
-            raise UsageError(f"keep {keep!r} must be at least 1")
-        self._keep = keep
-        self._lock = threading.Lock()
-        self._records: OrderedDict[str, Record] = OrderedDict()  # in seq order
-        self._seq = 0
-        self._path: Path | None = None
-        self._stream: IO[str] | None = None
-        self.replayed = 0
-        if state_dir is not None:
-            self._path = _state_file(Path(state_dir))
-            self._replay(self._path)
-            self._stream = open(self._path, "a", encoding="utf-8")  # noqa: SIM115
+    def __init__(self, state_dir: str | os.PathLike[str] | None = None) -> None:
+        self.database = Database(state_dir)
 
     @property
     def path(self) -> Path | None:
-        return self._path
+        """The database file, ``None`` in memory."""
+        return self.database.path
 
     def close(self) -> None:
-        with self._lock:
-            if self._stream is not None:
-                self._stream.close()
-                self._stream = None
+        self.database.close()
 
     # -- writing -------------------------------------------------------------------------------
 
-    def add(self, record: Record) -> None:
-        """Store a new record (``pending``) and give it the next sequence number."""
-        with self._lock:
-            self._seq += 1
-            record.seq = self._seq
-            self._records[record.id] = record
-            self._evict()
-            self._write(record)
+    def add(self, records: Sequence[Record]) -> None:
+        """Store new deliveries (each with its ``due_at``) in one durable transaction; each
+        record gets its ``seq``. Committed before this returns: the API's 202 comes after."""
+        bodies: dict[int, str] = {}  # count=100 sends one payload 100 times: encode it once
+        rows = []
+        for record in records:
+            body = bodies.get(id(record.payload))
+            if body is None:
+                body = bodies[id(record.payload)] = encode_payload(record.payload).decode()
+            rows.append((
+                record.id, record.subscription, record.event, record.status, record.due_at,
+                record.url, body, json.dumps(list(record.changes)), record.policy,
+                record.redelivery_of, record.created_at, record.updated_at,
+            ))  # fmt: skip
+        with self.database.write(durable=True) as db:
+            db.executemany(
+                "INSERT INTO deliveries (id, subscription, event, status, due_at, url, payload, "
+                "changes, policy, redelivery_of, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            # One connection, one transaction: the rows took the next seqs, in order.
+            last = int(db.execute("SELECT MAX(seq) FROM deliveries").fetchone()[0] or 0)
+        for offset, record in enumerate(records):
+            record.seq = last - len(records) + 1 + offset
 
-    def update(self, record: Record, **changes: Any) -> bool:
-        """Apply ``changes`` to ``record`` (a stored one) and persist the new state.
+    def save_subscription(self, subscription_id: str, settings: dict[str, Any]) -> None:
+        """Keep an API subscription's settings (literal secrets included) for the next start."""
+        with self.database.write(durable=True) as db:
+            db.execute(
+                "INSERT OR REPLACE INTO subscriptions (id, settings, created_at) VALUES (?, ?, ?)",
+                (subscription_id, json.dumps(settings, ensure_ascii=False), time.time()),
+            )
 
-        A final state is final: a record that is already ``delivered``, ``dead-lettered`` or
-        ``interrupted`` is left as it is, and ``False`` returned.
-        """
-        with self._lock:
-            if record.status in FINAL_STATES:
-                return False
-            for name, value in changes.items():
-                setattr(record, name, value)
-            record.updated_at = time.time()
-            self._write(record)
-            return True
-
-    def finish(self, record: Record, delivery: Delivery) -> bool:
-        """Record the sender's outcome; ``False`` when ``record`` was already final."""
-        with self._lock:
-            if record.status in FINAL_STATES:
-                return False
-            record.finish(delivery)
-            record.updated_at = time.time()
-            self._write(record)
-            return True
-
-    def _write(self, record: Record) -> None:
-        if self._stream is None:
-            return
-        line = json.dumps({**record.to_json(), "seq": record.seq}, ensure_ascii=False)
-        self._stream.write(line + "\n")
-        self._stream.flush()
-
-    def _evict(self) -> None:
-        while len(self._records) > self._keep:
-            self._records.popitem(last=False)
+    def forget_subscription(self, subscription_id: str) -> None:
+        with self.database.write(durable=True) as db:
+            db.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,))
 
     # -- reading -------------------------------------------------------------------------------
 
+    def saved_subscriptions(self) -> list[tuple[str, dict[str, Any]]]:
+        """``(id, settings)`` of every subscription made through the API, oldest first."""
+        with self.database.read() as db:
+            rows = db.execute(
+                "SELECT id, settings FROM subscriptions ORDER BY created_at, id"
+            ).fetchall()
+        return [(id_, json.loads(settings)) for id_, settings in rows]
+
     def get(self, delivery_id: str) -> Record | None:
-        """A copy of the record, from memory or, for an older one, from the state file."""
-        with self._lock:
-            record = self._records.get(delivery_id)
-            if record is not None:
-                return record.copy()
-        return self._find_on_disk(delivery_id)
+        """The delivery with its payload and every attempt, or ``None``."""
+        with self.database.read() as db:
+            row = db.execute(
+                f"SELECT {SUMMARY_COLUMNS}, payload FROM deliveries WHERE id = ?", (delivery_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            attempts = db.execute(
+                f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE delivery = ? ORDER BY number",
+                (row[0],),
+            ).fetchall()
+        record = Record.from_row(row[:-1], json.loads(row[-1]))
+        record.attempts = [attempt_from_row(attempt) for attempt in attempts]
+        return record
 
     def query(
         self,
@@ -243,115 +247,80 @@ class DeliveryStore:
         status: str | None = None,
         event: str | None = None,
         subscription: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
         limit: int = 50,
         cursor: int | None = None,
         offset: int = 0,
     ) -> Page:
-        """Matching records in memory, newest first; ``cursor`` is a previous ``next_cursor``."""
-        matched: list[Record] = []
-        total = 0
-        with self._lock:
-            for record in reversed(self._records.values()):
-                if (
-                    (status is not None and record.status != status)
-                    or (event is not None and record.event != event)
-                    or (subscription is not None and record.subscription != subscription)
-                ):
-                    continue
-                total += 1
-                if cursor is not None and record.seq >= cursor:
-                    continue
-                if offset:
-                    offset -= 1
-                    continue
-                if len(matched) <= limit:
-                    matched.append(record.copy())
-        more = len(matched) > limit
-        page = matched[:limit]
-        return Page(page, total, str(page[-1].seq) if more else None)
+        """Matching deliveries, newest first (``since <= created_at < until``); ``cursor`` is a
+        previous page's ``next_cursor``. Records carry no payload and no attempts."""
+        clauses, params = _filters(status, event, subscription, since, until)
+        where = " AND ".join(clauses) or "1"
+        page_where, page_params = where, list(params)
+        if cursor is not None:
+            page_where += " AND seq < ?"
+            page_params.append(cursor)
+        if not clauses or clauses == ["status = ?"]:  # kept by triggers: no count over the rows
+            count = "SELECT SUM(n) FROM status_counts WHERE " + ("status = ?" if clauses else "1")
+        else:
+            count = f"SELECT COUNT(*) FROM deliveries WHERE {where}"
+        with self.database.read() as db:
+            total = db.execute(count, params).fetchone()
+            rows = db.execute(
+                f"SELECT {SUMMARY_COLUMNS} FROM deliveries WHERE {page_where} "
+                "ORDER BY seq DESC LIMIT ? OFFSET ?",
+                [*page_params, limit + 1, offset],
+            ).fetchall()
+        records = [Record.from_row(row) for row in rows[:limit]]
+        more = len(rows) > limit
+        return Page(records, int(total[0]), str(records[-1].seq) if more else None)
+
+    def redeliveries_of(self, delivery_id: str) -> list[Record]:
+        """The redeliveries of ``delivery_id``, oldest first."""
+        with self.database.read() as db:
+            rows = db.execute(
+                f"SELECT {SUMMARY_COLUMNS} FROM deliveries WHERE redelivery_of = ? ORDER BY seq",
+                (delivery_id,),
+            ).fetchall()
+        return [Record.from_row(row) for row in rows]
 
     def counts(self) -> dict[str, int]:
-        """How many deliveries in memory are in each state (every state listed)."""
-        with self._lock:
-            counter = Counter(record.status for record in self._records.values())
-        return {state: counter.get(state, 0) for state in STATES}
+        """How many deliveries are in each state (every state listed)."""
+        with self.database.read() as db:
+            found = dict(db.execute("SELECT status, n FROM status_counts").fetchall())
+        return {state: int(found.get(state, 0)) for state in STATES}
+
+    def unfinished(self) -> int:
+        """Deliveries not final yet: they continue at the next start (with ``--state``)."""
+        with self.database.read() as db:
+            row = db.execute(
+                "SELECT SUM(n) FROM status_counts WHERE status IN ('pending', 'delivering')"
+            ).fetchone()
+        return int(row[0])
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._records)
-
-    # -- the state file ------------------------------------------------------------------------
-
-    def _replay(self, path: Path) -> None:
-        unfinished: dict[str, Record] = {}
-        skipped = 0
-        for record in _read(path):
-            if record is None:
-                skipped += 1
-                continue
-            self.replayed += 1
-            self._seq = max(self._seq, record.seq)
-            self._records[record.id] = record
-            if record.status in FINAL_STATES:
-                unfinished.pop(record.id, None)
-            else:
-                unfinished[record.id] = record
-            if len(self._records) > 2 * self._keep:  # trim now and then, not per line
-                self._trim()
-        self._trim()
-        if skipped:
-            logger.warning("%s: skipped %d unreadable line(s)", path, skipped)
-        with open(path, "a", encoding="utf-8") as stream:
-            self._stream = stream
-            try:
-                for record in sorted(unfinished.values(), key=lambda r: r.seq):
-                    record.detail = (
-                        f"the server stopped before this delivery finished (it was {record.status}"
-                        " when the previous run ended without a clean shutdown)"
-                    )
-                    record.status = "interrupted"
-                    record.reason = "interrupted"
-                    record.updated_at = time.time()
-                    self._write(record)
-            finally:
-                self._stream = None
-
-    def _trim(self) -> None:
-        ordered = sorted(self._records.values(), key=lambda r: r.seq)[-self._keep :]
-        self._records = OrderedDict((record.id, record) for record in ordered)
-
-    def _find_on_disk(self, delivery_id: str) -> Record | None:
-        # Our ids are uuid4 hex; anything else cannot be in the file, and is not worth a scan.
-        if self._path is None or not _ID.fullmatch(delivery_id):
-            return None
-        needle = json.dumps(delivery_id)
-        found: Record | None = None
-        for record in _read(self._path, contains=needle):
-            if record is not None and record.id == delivery_id:
-                found = record
-        return found
+        with self.database.read() as db:
+            return int(db.execute("SELECT SUM(n) FROM status_counts").fetchone()[0])
 
 
-def _state_file(state_dir: Path) -> Path:
-    try:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        path = state_dir / LOG_NAME
-        path.touch()
-    except OSError as exc:
-        raise UsageError(
-            f"--state {state_dir}: cannot use it as the state directory ({exc.strerror}); "
-            "pass a writable directory"
-        ) from None
-    return path
-
-
-def _read(path: Path, *, contains: str | None = None) -> Iterator[Record | None]:
-    """Records of the state file in order; ``None`` for a line that cannot be read."""
-    with open(path, encoding="utf-8", errors="replace") as stream:
-        for line in stream:
-            if not line.strip() or (contains is not None and contains not in line):
-                continue
-            try:
-                yield Record.from_json(json.loads(line))
-            except (ValueError, KeyError, TypeError, RecursionError):  # torn by a kill, or junk
-                yield None
+def _filters(
+    status: str | None,
+    event: str | None,
+    subscription: str | None,
+    since: float | None,
+    until: float | None,
+) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in (("status", status), ("event", event), ("subscription", subscription)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if since is not None:
+        clauses.append("created_at >= ?")
+        params.append(since)
+    if until is not None:
+        clauses.append("created_at < ?")
+        params.append(until)
+    return clauses, params

@@ -5,10 +5,8 @@ A subscription comes from the ``[[subscriptions]]`` tables of a TOML file or fro
 the same thing and fail with the same one-line :class:`~mockserver.errors.ConfigError` naming the
 file, the subscription and the key::
 
-    [server]                      # optional; the defaults are shown
-    workers = 4                   # deliveries in flight at once
-    queue = 1000                  # accepted deliveries waiting for a worker
-    keep = 10000                  # deliveries kept in memory (older ones stay in --state)
+    [server]                      # optional; see mockserver.server.config
+    workers = 4                   # attempts on the wire at once
 
     [[subscriptions]]
     id = "consumer"               # optional; subscription-1, -2, ... by position
@@ -19,6 +17,7 @@ file, the subscription and the key::
     headers = { "X-Key-Id" = "k1" }
     retry = "quick"               # a --retry preset or custom:D1,D2,...
     rate = 5.0                    # deliveries started per second for this subscription
+    concurrency = 2               # attempts on the wire at once (default: half the workers)
     ca_bundle = "ca.pem"          # or insecure = true
 
 Secrets written as ``env:NAME`` or ``@file`` are resolved in the server's environment and on its
@@ -68,11 +67,15 @@ __all__ = [
 ALL_EVENTS = "*"
 #: The settings of one subscription, in the order the docs list them.
 KEYS = (
-    "id", "url", "events", "auth", "jwt_claims", "headers", "retry", "rate", "ca_bundle",
-    "insecure",
+    "id", "url", "events", "auth", "jwt_claims", "headers", "retry", "rate", "concurrency",
+    "ca_bundle", "insecure",
 )  # fmt: skip
-DEFAULT_RETRY = "quick"  # a failing consumer holds a worker for the whole schedule
+#: Three attempts in six seconds: a laptop consumer's mistakes show at once. A long schedule
+#: (``standard``, 75 h) holds no worker while it waits (:mod:`mockserver.server.worker`).
+DEFAULT_RETRY = "quick"
 MAX_RATE = 10_000.0
+#: The most attempts on the wire one subscription may ask for (the most workers there are).
+MAX_CONCURRENCY = 256
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _ID = re.compile(ID_PATTERN)
 
@@ -98,6 +101,8 @@ class Subscription:
     source: Source = "api"
     #: What the settings factory made of the above; deliveries use it.
     settings: DeliverySettings | None = field(default=None, repr=False)
+    #: Attempts on the wire at once (``None``: the server's default, half its workers).
+    concurrency: int | None = None
 
     def matches(self, event: str) -> bool:
         return ALL_EVENTS in self.events or event in self.events
@@ -112,6 +117,7 @@ class Subscription:
             "headers": self.redactor.headers(self.headers),
             "retry": self.retry.name,
             "rate": self.rate,
+            "concurrency": self.concurrency,
             "ca_bundle": self.ca_bundle,
             "insecure": self.insecure,
             "source": self.source,
@@ -193,9 +199,10 @@ def parse_subscription(
         raise where.error("url", f"{problem}; start serve with --allow-link-local to allow it")
     retry = _retry(data.get("retry", DEFAULT_RETRY), where)
     rate = _rate(data.get("rate"), where)
+    concurrency = _concurrency(data.get("concurrency"), where)
     return Subscription(
         sub_id, settings.url, events, settings.auth, settings.auth_shown, settings.headers,
-        retry, rate, ca_bundle, insecure, settings.redactor, source, settings,
+        retry, rate, ca_bundle, insecure, settings.redactor, source, settings, concurrency,
     )  # fmt: skip
 
 
@@ -271,3 +278,13 @@ def _rate(value: Any, where: Where) -> float | None:
             "rate", f"must be deliveries per second, from {MIN_RATE:g} to {MAX_RATE:g}"
         )
     return float(value)
+
+
+def _concurrency(value: Any, where: Where) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONCURRENCY:
+        raise where.error(
+            "concurrency", f"must be attempts on the wire at once, from 1 to {MAX_CONCURRENCY}"
+        )
+    return value

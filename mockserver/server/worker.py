@@ -1,38 +1,43 @@
-"""Background delivery for ``serve``: a bounded schedule of accepted deliveries and N workers.
+"""The delivery pool of ``serve``: what the app talks to, and the threads that deliver.
 
-Each accepted delivery is booked on its subscription's token bucket when it is accepted
-(GCRA, :class:`mockserver.delivery.pacing.TokenBucket`), which gives it a start time; workers take
-whichever delivery is due first. So a subscription limited to 1/s delays only its own
-deliveries, never another subscription's (no head-of-line blocking), and the queue has a fixed
-capacity: beyond it :class:`QueueFull` is raised and the API answers 429.
+A worker never waits for a retry: the dispatcher (:mod:`~mockserver.server.dispatcher`) hands it a
+due delivery, it makes *one* attempt (:func:`~mockserver.server.endpoint.attempt_once`) and
+hands the outcome back, and the dispatcher records the attempt with the delivery's next due time,
+or its final state, in one transaction. So a delivery that waits hours for its next attempt on
+the ``standard`` schedule is a row, and the workers keep delivering to everyone else (issue 13).
 
-A worker runs the delivery through :class:`mockserver.delivery.Sender` (retries, ``Retry-After``,
-dead letters, redaction). Retry waits sleep on a clock that wakes at shutdown: :meth:`DeliveryPool.
-stop` lets an attempt already on the wire finish (it is bounded by the sender's timeouts), and
-records a delivery that would now wait for a retry, or was still queued, as ``interrupted``. A
-long retry schedule holds its worker while it waits (``Sender.deliver`` sleeps in its thread),
-which is why the server's default schedule is ``quick``.
+:class:`DeliveryPool` is the face the app uses: subscriptions come and go (:meth:`add`,
+:meth:`remove`), accepted events are committed (:meth:`submit`, all or none within a bounded
+queue of first attempts), and :meth:`stop` drains. ``rate`` books each accepted delivery on the
+subscription's token bucket (GCRA, :class:`mockserver.delivery.pacing.TokenBucket`): the booking
+*is* its due time, so pacing survives a restart. Retries are not paced: they follow their schedule.
+Memory holds only what is on the wire, whatever the schedule's length.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import httpx
 
-from mockserver.delivery.clock import SystemClock
-from mockserver.delivery.pacing import TokenBucket
 from mockserver.errors import R360Error
+from mockserver.server.dispatcher import Dispatcher
+from mockserver.server.endpoint import Endpoint, attempt_once
+from mockserver.server.schedule import Schedule
 from mockserver.server.store import DeliveryStore, Record
 from mockserver.server.subscriptions import Subscription
 
-__all__ = ["DeliveryPool", "Endpoint", "QueueFull", "ShuttingDown", "Stopped"]
+__all__ = [
+    "STOP_TIMEOUT",
+    "DeliveryPool",
+    "Endpoint",
+    "QueueFull",
+    "ShuttingDown",
+    "default_concurrency",
+]
 
 logger = logging.getLogger("mockserver.server.worker")
 
@@ -42,105 +47,24 @@ STOP_TIMEOUT = 20.0
 
 
 class QueueFull(R360Error):
-    """The schedule holds ``capacity`` deliveries already; try again later."""
+    """``capacity`` deliveries wait for their first attempt already; try again later."""
 
 
 class ShuttingDown(R360Error):
     """The pool is stopping and accepts nothing more."""
 
 
-class Stopped(Exception):
-    """Raised inside a retry wait when the pool stops: ends the delivery as interrupted."""
-
-    def __init__(self, waited_for: float, attempts: int) -> None:
-        super().__init__(f"stopped while waiting {waited_for:g} s")
-        self.waited_for = waited_for
-        self.attempts = attempts
-
-
-class _StopClock(SystemClock):
-    """The real clock, except that a wait ends in :class:`Stopped` once ``stop`` is set."""
-
-    def __init__(self, stop: threading.Event) -> None:
-        self._stop = stop
-        self._local = threading.local()
-
-    def begin(self) -> None:
-        self._local.waits = 0
-
-    def sleep(self, seconds: float) -> None:
-        waits: int = getattr(self._local, "waits", 0) + 1
-        self._local.waits = waits
-        if self._stop.is_set() or self._stop.wait(max(0.0, seconds)):
-            raise Stopped(seconds, attempts=waits)
-
-
-class Endpoint:
-    """A subscription with its own sender and pacing; closed once deleted and idle."""
-
-    def __init__(
-        self,
-        subscription: Subscription,
-        *,
-        clock: _StopClock,
-        transport: httpx.BaseTransport | None,
-    ) -> None:
-        self.subscription = subscription
-        settings = subscription.settings
-        assert settings is not None  # made by parse_subscription
-        self.sender = settings.sender(
-            transport=transport,  # an injected transport brings its own TLS settings
-            retry=subscription.retry,
-            clock=clock,
-        )
-        rate = subscription.rate
-        self.bucket = TokenBucket(rate, SystemClock()) if rate is not None else None
-        self._lock = threading.Lock()
-        self._busy = 0
-        self._deleted = False
-        self.closed = False
-
-    def acquire(self) -> bool:
-        with self._lock:
-            if self._deleted:
-                return False
-            self._busy += 1
-            return True
-
-    def release(self) -> None:
-        with self._lock:
-            self._busy -= 1
-            close = self._deleted and self._busy == 0
-        if close:
-            self.close()
-
-    def retire(self) -> None:
-        """The subscription was deleted: start nothing more; close when the last one ends."""
-        with self._lock:
-            self._deleted = True
-            close = self._busy == 0
-        if close:
-            self.close()
-
-    def close(self) -> None:
-        self.closed = True
-        self.sender.close()
-
-
-@dataclass(order=True, slots=True)
-class _Job:
-    due: float
-    seq: int
-    record: Record = field(compare=False)
-    endpoint: Endpoint = field(compare=False)
+def default_concurrency(workers: int) -> int:
+    """A subscription's limit of attempts on the wire when it sets none: half the workers."""
+    return max(1, workers // 2)
 
 
 class DeliveryPool:
-    """N worker threads delivering from a bounded schedule; see the module docstring.
+    """A dispatcher and N worker threads delivering from the schedule; see the module docstring.
 
-    :param store: where every state change is recorded.
-    :param workers: deliveries in flight at once.
-    :param capacity: accepted deliveries that may wait for a worker.
+    :param store: where deliveries live (its database holds the schedule).
+    :param workers: attempts on the wire at once.
+    :param capacity: accepted deliveries that may wait for their first attempt.
     :param transport: carries every delivery instead of the network (tests, dry runs).
     """
 
@@ -153,161 +77,165 @@ class DeliveryPool:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._store = store
+        self.schedule = Schedule(store.database)
+        self._workers = workers
         self._capacity = capacity
         self._transport = transport
-        self._stop = threading.Event()
-        self._clock = _StopClock(self._stop)
-        self._cond = threading.Condition()
-        self._heap: list[_Job] = []
-        self._counter = itertools.count()
+        # Shared with the API's threads, under _lock:
+        self._lock = threading.Lock()
+        self._endpoints: dict[str, Endpoint] = {}
+        self._pending = self.schedule.pending()
+        self._submitting = 0
         self._closed = False
-        self._in_flight: dict[str, Record] = {}
-        self._stopped = 0
-        self._endpoints: list[Endpoint] = []
+        self._dispatch = Dispatcher(self.schedule, workers, self._taken)
+        self._inbox = self._dispatch.inbox
+        self._dispatcher = threading.Thread(
+            target=self._dispatch.run, name="r360-dispatch", daemon=True
+        )
         self._threads = [
             threading.Thread(target=self._work, name=f"r360-delivery-{n}", daemon=True)
             for n in range(workers)
         ]
+        self._dispatcher.start()
         for thread in self._threads:
             thread.start()
 
-    def endpoint(self, subscription: Subscription) -> Endpoint:
-        """A sender and pacing for ``subscription``; the pool closes it at :meth:`stop`."""
-        endpoint = Endpoint(subscription, clock=self._clock, transport=self._transport)
-        with self._cond:
-            self._endpoints = [e for e in self._endpoints if not e.closed] + [endpoint]
+    # -- subscriptions -----------------------------------------------------------------------
+
+    def add(self, subscription: Subscription) -> Endpoint:
+        """Deliver to ``subscription`` (its waiting deliveries too, after a restart)."""
+        limit = subscription.concurrency or default_concurrency(self._workers)
+        endpoint = Endpoint(subscription, transport=self._transport, limit=limit)
+        # The dispatcher hears of it before any request can see it (and send its due times).
+        self._inbox.put(("add", (endpoint, self.schedule.head(subscription.id))))
+        with self._lock:
+            self._endpoints[subscription.id] = endpoint
         return endpoint
+
+    def remove(self, subscription_id: str) -> Endpoint | None:
+        """Stop delivering to a subscription: its waiting deliveries are dead-lettered
+        (``cancelled``) before this returns, and an attempt on the wire finishes; returns the
+        endpoint, ``None`` when there was none."""
+        with self._lock:
+            endpoint = self._endpoints.pop(subscription_id, None)
+            closed = self._closed
+        if endpoint is None:
+            return None
+        endpoint.deleted = True
+        done = threading.Event()
+        self._inbox.put(("remove", (endpoint, done)))
+        if closed or not done.wait(STOP_TIMEOUT):
+            self._dispatch.cancel(endpoint)  # no dispatcher to do it
+        return endpoint
+
+    def endpoints(self) -> list[Endpoint]:
+        """Every live endpoint, in the order they were added."""
+        with self._lock:
+            return list(self._endpoints.values())
+
+    def get(self, subscription_id: str) -> Endpoint | None:
+        with self._lock:
+            return self._endpoints.get(subscription_id)
+
+    # -- accepting ---------------------------------------------------------------------------
 
     @property
     def queued(self) -> int:
-        with self._cond:
-            return len(self._heap)
+        """Deliveries waiting for their first attempt."""
+        with self._lock:
+            return self._pending
 
     @property
     def in_flight(self) -> int:
-        with self._cond:
-            return len(self._in_flight)
+        """Attempts on the wire, or made and not recorded yet."""
+        return self._dispatch.in_flight
+
+    def retrying(self) -> int:
+        """Deliveries attempted, not final and not on the wire: waiting for their next attempt."""
+        return max(0, self.schedule.retrying() - self._dispatch.retries_on_wire)
+
+    def _taken(self, count: int) -> None:
+        with self._lock:
+            self._pending -= count
 
     def submit(self, jobs: Sequence[tuple[Endpoint, Record]]) -> None:
-        """Record each delivery ``pending`` and schedule it; all or none (:class:`QueueFull`)."""
-        with self._cond:
+        """Store each delivery, due now (or at its pacing slot); all or none (:class:`QueueFull`).
+
+        The transaction is committed (``synchronous=FULL``) before this returns."""
+        with self._lock:
             if self._closed:
                 raise ShuttingDown("the server is shutting down and accepts no new deliveries")
-            if len(self._heap) + len(jobs) > self._capacity:
+            if self._pending + len(jobs) > self._capacity:
                 raise QueueFull(
-                    f"the delivery queue is full ({len(self._heap)} of {self._capacity} waiting); "
+                    f"the delivery queue is full ({self._pending} of {self._capacity} waiting); "
                     "try again when it has drained"
                 )
-            now = time.monotonic()
+            self._pending += len(jobs)
+            self._submitting += 1
+        heads: dict[str, tuple[Endpoint, float]] = {}
+        try:
+            now = time.time()
             for endpoint, record in jobs:
-                self._store.add(record)
                 wait = endpoint.bucket.reserve() if endpoint.bucket is not None else 0.0
-                heapq.heappush(self._heap, _Job(now + wait, next(self._counter), record, endpoint))
-            self._cond.notify(len(jobs))
+                record.due_at = due = now + wait
+                if endpoint.id not in heads or due < heads[endpoint.id][1]:
+                    heads[endpoint.id] = (endpoint, due)
+            self._store.add([record for _, record in jobs])
+        except BaseException:
+            with self._lock:
+                self._pending -= len(jobs)
+            raise
+        finally:
+            with self._lock:
+                self._submitting -= 1
+        self._inbox.put(("due", list(heads.values())))
 
-    def _next(self) -> _Job | None:
-        with self._cond:
-            while not self._closed:
-                if self._heap:
-                    wait = self._heap[0].due - time.monotonic()
-                    if wait <= 0:
-                        job = heapq.heappop(self._heap)
-                        self._in_flight[job.record.id] = job.record
-                        return job
-                    self._cond.wait(wait)
-                else:
-                    self._cond.wait()
-            return None
+    # -- the workers -------------------------------------------------------------------------
 
     def _work(self) -> None:
-        while (job := self._next()) is not None:
-            try:
-                self._run(job.record, job.endpoint)
-            except Exception:  # a bug: keep the worker alive, and the record final
-                logger.exception("delivery %s: unexpected error in the worker", job.record.id)
-                self._store.update(
-                    job.record,
-                    status="dead-lettered",
-                    reason="error",
-                    detail="internal error in the server; see its log",
-                )
-            finally:
-                with self._cond:
-                    self._in_flight.pop(job.record.id, None)
+        while (job := self._dispatch.jobs.get()) is not None:
+            claim, endpoint = job
+            settlement = attempt_once(claim, endpoint, self.schedule)
+            row = settlement.row() if settlement.status is not None else None
+            self._inbox.put(("done", (settlement, endpoint, row)))
 
-    def _run(self, record: Record, endpoint: Endpoint) -> None:
-        if not endpoint.acquire():
-            self._store.update(
-                record,
-                status="dead-lettered",
-                reason="cancelled",
-                detail=f"subscription {record.subscription!r} was deleted before it was sent",
-            )
-            return
-        try:
-            self._store.update(record, status="delivering")
-            self._clock.begin()
-            delivery = endpoint.sender.deliver(record.payload, event=record.event, key=record.id)
-        except Stopped as stop:
-            with self._cond:
-                self._stopped += 1
-            plural = "s" if stop.attempts != 1 else ""
-            self._store.update(
-                record,
-                status="interrupted",
-                reason="interrupted",
-                detail=f"the server stopped after {stop.attempts} failed attempt{plural}, while "
-                f"waiting {stop.waited_for:g} s to retry",
-            )
-        except R360Error as exc:
-            detail = endpoint.subscription.redactor.text(str(exc))
-            self._store.update(record, status="dead-lettered", reason="error", detail=detail)
-        else:
-            self._store.finish(record, delivery)
-            logger.info(
-                "delivery %s (%s to %s): %s after %d attempt(s)",
-                record.id, record.event, record.subscription, record.status, len(record.attempts),
-            )  # fmt: skip
-        finally:
-            endpoint.release()
+    # -- stopping ----------------------------------------------------------------------------
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> int:
-        """Stop: nothing new starts, retry waits end; returns how many were interrupted.
-
-        Attempts on the wire finish (up to ``timeout`` in all); every delivery not finished by
-        then is recorded ``interrupted``, so none is left ``pending`` or ``delivering``.
+        """Stop: nothing new is accepted or started; attempts on the wire finish and are recorded
+        (up to ``timeout`` in all). Returns how many deliveries were recorded ``interrupted``:
+        with ``--state`` none (they continue at the next start), in memory every unfinished one.
         """
-        with self._cond:
-            already = self._closed
-            self._closed = True
-            drained, self._heap = self._heap, []
-            self._cond.notify_all()
-        if already:
-            return 0
-        self._stop.set()
-        interrupted = 0
-        for job in sorted(drained):
-            self._store.update(
-                job.record,
-                status="interrupted",
-                reason="interrupted",
-                detail="the server stopped before this delivery started",
-            )
-            interrupted += 1
         deadline = time.monotonic() + timeout
+        with self._lock:
+            if self._closed:
+                return 0
+            self._closed = True
+        while self._submitting and time.monotonic() < deadline:
+            time.sleep(0.005)  # a request being accepted: let its transaction end
+        self._inbox.put(("stop", deadline))
+        self._dispatcher.join(max(0.0, deadline - time.monotonic()))
+        for _ in self._threads:
+            self._dispatch.jobs.put(None)
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
-        with self._cond:
-            leftovers = list(self._in_flight.values())
-            endpoints, self._endpoints = self._endpoints, []
-        for record in leftovers:
-            logger.warning("delivery %s was still on the wire at shutdown", record.id)
-            self._store.update(
-                record,
-                status="interrupted",
-                reason="interrupted",
-                detail=f"an attempt was still on the wire {timeout:g} s after the server stopped",
-            )
-        for endpoint in endpoints:
-            endpoint.close()
-        return interrupted + self._stopped + len(leftovers)
+        done = not self._dispatcher.is_alive()
+        leftovers = self._dispatch.leftovers if done else self._dispatch.on_the_wire()
+        interrupted = 0
+        if not self._store.database.durable:
+            interrupted = self.schedule.interrupt_unfinished(leftovers, timeout)
+        elif leftovers:
+            logger.warning(
+                "%d attempt(s) still on the wire %g s after the stop; they are made again at "
+                "the next start",
+                len(leftovers), timeout,
+            )  # fmt: skip
+        for endpoint in self._all_endpoints():
+            if not endpoint.on_wire and not endpoint.closed:
+                endpoint.close()
+        return interrupted
+
+    def _all_endpoints(self) -> list[Endpoint]:
+        with self._lock:
+            live = list(self._endpoints.values())
+        return [*live, *(e for e in self._dispatch.scheduled.values() if e not in live)]

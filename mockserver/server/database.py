@@ -1,0 +1,327 @@
+"""``serve``'s state: one SQLite database, opened, locked, migrated and written one way.
+
+Why SQLite (issue 13): ``serve`` runs for days beside a team's consumers, so an accepted event
+must outlive the process, and a delivery waiting hours for its next attempt must be a row with a
+due time, not a sleeping thread. The standard library's :mod:`sqlite3` gives transactions, indexes
+and a file anyone can open with the ``sqlite3`` shell (``docs/serve.md`` shows how).
+
+* ``--state DIR``: ``DIR/state.sqlite3`` in WAL mode, created ``0600`` (subscriptions made through
+  the API keep their literal secrets here), with ``DIR/serve.lock`` held (``flock``) so that two
+  servers never deliver from the same schedule. Without ``--state``: an in-memory database and
+  the very same SQL.
+* One connection, behind one lock: every state change is one transaction
+  (:meth:`Database.write`), and reads see whole transactions only. Writes use
+  ``synchronous=NORMAL`` (WAL: a committed transaction survives SIGKILL, not a power cut) except
+  those made ``durable=True`` (an accepted event before its 202, a new subscription before its
+  201): ``FULL``, one ``fsync`` each. Losing an attempt's record to a power cut only repeats the
+  attempt (at-least-once); losing an accepted event would break the 202's promise.
+* ``PRAGMA user_version`` is the schema version; :data:`MIGRATIONS` brings an older file up to
+  date, and the JSON Lines state of earlier versions (``deliveries.jsonl``) is imported once
+  (:mod:`~mockserver.server.legacy`). A file from a newer version is refused in one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+from mockserver.errors import R360Error, UsageError
+
+__all__ = ["DB_NAME", "LOCK_NAME", "SCHEMA_VERSION", "Database", "StoreClosed"]
+
+logger = logging.getLogger("mockserver.server.database")
+
+DB_NAME = "state.sqlite3"
+LOCK_NAME = "serve.lock"
+
+_SCHEMA_V1 = """
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE deliveries (
+    seq           INTEGER PRIMARY KEY,   -- creation order: listing and cursors
+    id            TEXT NOT NULL UNIQUE,
+    subscription  TEXT NOT NULL,
+    event         TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN
+                      ('pending', 'delivering', 'delivered', 'dead-lettered', 'interrupted')),
+    due_at        REAL,                  -- the next attempt (Unix s); NULL when final
+    url           TEXT NOT NULL,         -- redacted
+    payload       TEXT NOT NULL,         -- the JSON body, byte for byte as sent
+    changes       TEXT NOT NULL DEFAULT '[]',
+    policy        TEXT,
+    reason        TEXT,
+    detail        TEXT,
+    redelivery_of TEXT,
+    created_at    REAL NOT NULL,
+    updated_at    REAL NOT NULL,
+    attempt_count INTEGER NOT NULL DEFAULT 0,
+    last_status   INTEGER
+);
+-- The schedule: each subscription's waiting deliveries, earliest first.
+CREATE INDEX deliveries_schedule ON deliveries (subscription, due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX deliveries_by_status ON deliveries (status, seq);
+CREATE INDEX deliveries_by_subscription ON deliveries (subscription, seq);
+CREATE INDEX deliveries_by_event ON deliveries (event, seq);
+CREATE INDEX deliveries_by_created ON deliveries (created_at);
+CREATE INDEX deliveries_redeliveries ON deliveries (redelivery_of)
+    WHERE redelivery_of IS NOT NULL;
+
+CREATE TABLE attempts (
+    delivery         INTEGER NOT NULL REFERENCES deliveries (seq) ON DELETE CASCADE,
+    number           INTEGER NOT NULL,
+    started_at       REAL NOT NULL,
+    duration_s       REAL NOT NULL,
+    status           INTEGER,
+    error_kind       TEXT,
+    error_message    TEXT,           -- redacted
+    tls_failure      TEXT,
+    retry_after_s    REAL,
+    delay_s          REAL,
+    request_headers  TEXT NOT NULL,  -- JSON object, credentials [REDACTED]
+    response_headers TEXT NOT NULL,  -- JSON object
+    body_excerpt     TEXT NOT NULL,  -- redacted
+    body_truncated   INTEGER NOT NULL,
+    PRIMARY KEY (delivery, number)
+) WITHOUT ROWID;
+
+-- How many deliveries are in each state, kept by triggers: the dashboard asks every second, and
+-- COUNT(*) over a million rows would hold the state that long.
+CREATE TABLE status_counts (
+    status TEXT PRIMARY KEY,
+    n      INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO status_counts (status, n) VALUES
+    ('pending', 0), ('delivering', 0), ('delivered', 0), ('dead-lettered', 0), ('interrupted', 0);
+CREATE TRIGGER deliveries_count_insert AFTER INSERT ON deliveries BEGIN
+    UPDATE status_counts SET n = n + 1 WHERE status = NEW.status;
+END;
+CREATE TRIGGER deliveries_count_update AFTER UPDATE OF status ON deliveries
+    WHEN OLD.status <> NEW.status BEGIN
+    UPDATE status_counts SET n = n - 1 WHERE status = OLD.status;
+    UPDATE status_counts SET n = n + 1 WHERE status = NEW.status;
+END;
+CREATE TRIGGER deliveries_count_delete AFTER DELETE ON deliveries BEGIN
+    UPDATE status_counts SET n = n - 1 WHERE status = OLD.status;
+END;
+
+CREATE TABLE subscriptions (
+    id         TEXT PRIMARY KEY,
+    settings   TEXT NOT NULL,        -- the JSON object POST /v1/subscriptions was given
+    created_at REAL NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of ``script`` one by one: ``executescript`` would COMMIT the migration's
+    transaction first, and a half-made schema must never be left behind."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            yield statement
+            statement = ""
+
+
+def _version_1(connection: sqlite3.Connection) -> None:
+    for statement in _statements(_SCHEMA_V1):
+        connection.execute(statement)
+
+
+#: ``MIGRATIONS[n]`` takes a database at schema version ``n`` to ``n + 1``, in one transaction.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreClosed(R360Error):
+    """The state was closed (the server stopped); nothing more is read or written."""
+
+
+class Database:
+    """The state database; see the module docstring.
+
+    :param state_dir: the ``--state`` folder (created ``0700`` if missing), or ``None`` for an
+        in-memory database.
+    """
+
+    def __init__(self, state_dir: str | os.PathLike[str] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._closed = False
+        self._lockfile: IO[str] | None = None
+        self.path: Path | None = None
+        if state_dir is None:
+            self._connection = _connect(":memory:", None)
+        else:
+            folder = Path(state_dir)
+            self._lockfile = _lock(folder)
+            self.path = folder / DB_NAME
+            try:
+                _create_private(self.path)
+                self._connection = _connect(str(self.path), folder)
+            except BaseException:
+                self._lockfile.close()
+                raise
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def durable(self) -> bool:
+        """Whether the state outlives the process (a ``--state`` folder was given)."""
+        return self.path is not None
+
+    @property
+    def folder(self) -> Path | None:
+        return self.path.parent if self.path is not None else None
+
+    @contextlib.contextmanager
+    def write(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on error);
+        ``durable`` commits with ``synchronous=FULL`` (see the module docstring)."""
+        with self._lock:
+            connection = self._open()
+            full = durable and self.path is not None
+            if full:
+                connection.execute("PRAGMA synchronous=FULL")
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield connection
+                except BaseException:
+                    connection.execute("ROLLBACK")
+                    raise
+                connection.execute("COMMIT")
+            finally:
+                if full:
+                    connection.execute("PRAGMA synchronous=NORMAL")
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """The connection for reading, with no write in between (one connection, one lock)."""
+        with self._lock:
+            yield self._open()
+
+    def close(self) -> None:
+        """Close the connection (a clean close folds the WAL back into the file) and unlock."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            with contextlib.suppress(sqlite3.Error, AttributeError):
+                self._connection.close()
+            if self._lockfile is not None:
+                self._lockfile.close()
+                self._lockfile = None
+
+    def _open(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreClosed("the server's state is closed: it is shutting down")
+        return self._connection
+
+    # -- schema --------------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        connection = self._connection
+        try:
+            version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+        except sqlite3.DatabaseError as exc:
+            raise self._unusable(f"it is not an SQLite database ({exc})") from None
+        if version > SCHEMA_VERSION:
+            raise self._unusable(
+                f"it was written by a newer r360-webhooks (schema {version}, this one reads up "
+                f"to {SCHEMA_VERSION}); run that version, or pass another --state"
+            )
+        for step in range(version, SCHEMA_VERSION):
+            with self.write() as transaction:
+                MIGRATIONS[step](transaction)
+                transaction.execute(f"PRAGMA user_version = {step + 1}")
+            logger.info("state schema migrated to version %d", step + 1)
+        if self.path is not None:
+            from mockserver.server.legacy import import_json_lines
+
+            import_json_lines(self, self.path.parent)
+
+    def _unusable(self, why: str) -> UsageError:
+        return UsageError(f"--state {self.path}: {why}")
+
+
+#: UPDATE ... FROM (3.33) and RETURNING (3.35) are used; JSON functions too (built in since
+#: 3.38, and in the usual builds before).
+MIN_SQLITE = (3, 35, 0)
+
+
+def _connect(target: str, folder: Path | None) -> sqlite3.Connection:
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        raise UsageError(
+            f"serve needs SQLite {'.'.join(map(str, MIN_SQLITE))} or later; this Python has "
+            f"{sqlite3.sqlite_version}: use a newer Python build"
+        )
+    try:
+        connection = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        if folder is not None:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        # The sqlite3 shell may hold a lock for a moment while someone inspects the file.
+        connection.execute("PRAGMA busy_timeout=5000")
+        connection.execute("SELECT json_array()")  # JSON functions are there
+    except sqlite3.Error as exc:
+        where = folder / DB_NAME if folder is not None else target
+        raise UsageError(f"--state {where}: cannot open it as a database ({exc})") from None
+    return connection
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only (it may hold secrets)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if os.fstat(fd).st_mode & 0o077:
+                os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise UsageError(
+            f"--state {path.parent}: cannot use it as the state directory ({exc.strerror}); "
+            "pass a writable directory"
+        ) from None
+
+
+def _lock(folder: Path) -> IO[str]:
+    """Hold ``folder/serve.lock`` (``flock``): one server per state; the kernel frees it on kill."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+        stream = open(fd, "r+", encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        raise UsageError(
+            f"--state {folder}: cannot use it as the state directory ({exc.strerror}); "
+            "pass a writable directory"
+        ) from None
+    try:
+        fcntl.flock(stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        stream.seek(0)
+        holder = stream.read().strip() or "?"
+        stream.close()
+        raise UsageError(
+            f"--state {folder}: another r360-webhooks serve (pid {holder}) uses this state; "
+            "stop it, or pass another --state"
+        ) from None
+    stream.seek(0)
+    stream.truncate()
+    stream.write(f"{os.getpid()}\n")
+    stream.flush()
+    return stream

@@ -1,0 +1,106 @@
+"""One subscription as the scheduler sees it, and one attempt of one of its deliveries.
+
+:class:`Endpoint` holds what a subscription's deliveries share: a sender (its credentials, TLS and
+retry policy), its pacing and its concurrency limit. :func:`attempt_once` is what a worker thread
+does with a claimed delivery: the delivery core's step (:meth:`mockserver.delivery.Sender.attempt`:
+headers, ``Retry-After``, dead letters and redaction as everywhere) and nothing else; its
+:class:`~mockserver.server.schedule.Settlement` goes back to the dispatcher
+(:mod:`~mockserver.server.worker`), which records it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import httpx
+
+from mockserver.delivery.clock import SystemClock
+from mockserver.delivery.pacing import TokenBucket
+from mockserver.errors import R360Error
+from mockserver.server.database import StoreClosed
+from mockserver.server.schedule import Claim, Schedule, Settlement
+from mockserver.server.subscriptions import Subscription
+
+__all__ = ["Endpoint", "attempt_once"]
+
+logger = logging.getLogger("mockserver.server.worker")
+
+
+class Endpoint:
+    """A subscription with its own sender, pacing and limit; closed once deleted and idle."""
+
+    def __init__(
+        self, subscription: Subscription, *, transport: httpx.BaseTransport | None, limit: int
+    ) -> None:
+        self.subscription = subscription
+        settings = subscription.settings
+        assert settings is not None  # made by parse_subscription
+        # An injected transport brings its own TLS settings; the clock is the real one.
+        self.sender = settings.sender(transport=transport, retry=subscription.retry)
+        #: The URL as deliveries record it (credentials redacted).
+        self.shown_url = subscription.redactor.text(subscription.url)
+        rate = subscription.rate
+        self.bucket = TokenBucket(rate, SystemClock()) if rate is not None else None
+        self.limit = limit
+        # The dispatcher's (others only read them): the seqs of its deliveries taken and not
+        # recorded yet, how many are being attempted, and whether its last attempt failed.
+        self.on_wire: set[int] = set()
+        self.busy = 0
+        self.failing = False
+        #: When its earliest waiting delivery is due, as far as the dispatcher knows.
+        self.head: float | None = None
+        self.deleted = False
+        self.closed = False
+
+    @property
+    def id(self) -> str:
+        return self.subscription.id
+
+    def close(self) -> None:
+        self.closed = True
+        self.sender.close()
+
+
+def attempt_once(claim: Claim, endpoint: Endpoint, schedule: Schedule) -> Settlement:
+    """Make attempt ``claim.attempt_count + 1`` of ``claim``; never raises."""
+    try:
+        return _attempt(claim, endpoint, schedule)
+    except StoreClosed:  # stopped while it was on the wire: it is made again at the next start
+        return Settlement(claim, None, None)
+    except Exception:  # a bug: keep the worker alive, and the delivery final
+        logger.exception("delivery %s: unexpected error in the worker", claim.id)
+        detail = "internal error in the server; see its log"
+        return Settlement(claim, None, "dead-lettered", reason="error", detail=detail)
+
+
+def _attempt(claim: Claim, endpoint: Endpoint, schedule: Schedule) -> Settlement:
+    sender = endpoint.sender
+    body, earlier = schedule.load(claim)
+    delivery = sender.start(body, event=claim.event, key=claim.id)
+    delivery.attempts = earlier
+    try:
+        delay = sender.attempt(delivery, claim.attempt_count + 1)
+    except R360Error as exc:  # the sender's own failure (its auth source), not the consumer's
+        detail = endpoint.subscription.redactor.text(str(exc))
+        return Settlement(claim, None, "dead-lettered", reason="error", detail=detail)
+    attempt = delivery.attempts[-1]
+    if delay is None:
+        logger.info(
+            "delivery %s (%s to %s): %s after %d attempt(s)", claim.id, claim.event,
+            claim.subscription, delivery.status, attempt.number,
+        )  # fmt: skip
+        return Settlement(
+            claim, attempt, delivery.status, policy=delivery.policy,
+            reason=delivery.reason, detail=delivery.detail,
+        )  # fmt: skip
+    if endpoint.deleted:
+        detail = f"subscription {claim.subscription!r} was deleted before its next attempt"
+        return Settlement(
+            claim, attempt, "dead-lettered", policy=delivery.policy,
+            reason="cancelled", detail=detail,
+        )  # fmt: skip
+    return Settlement(
+        claim, attempt, "delivering", due_at=time.time() + delay,
+        policy=delivery.policy,
+    )  # fmt: skip

@@ -1,0 +1,134 @@
+"""The scheduler: dead and slow endpoints do not starve a healthy one (issue 13, item 2).
+
+The issue's report: 100 ``transaction.create`` events fanned out to one healthy consumer and 8
+dead endpoints on the ``standard`` schedule (4 workers), and the healthy consumer got 1 body,
+because each worker slept through a dead delivery's 75-hour schedule. Here the same fan-out runs
+against a real loopback consumer and closed ports; the assertions are about what the server
+holds, not how long anything took: every healthy delivery arrives while every dead one waits for
+its next attempt as a row with a due time, on the ``standard`` schedule's first delay (5 s, plus
+up to 10 % jitter), and no worker is held by a waiting delivery.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from werkzeug.test import Client
+
+from mockserver.consumer import ConsumerConfig
+from mockserver.delivery.retry import PRESETS
+from mockserver.server import create_app
+from mockserver.server.config import ServerConfig
+from mockserver.serving import serve_consumer
+from tests._server import WAIT_S, subscription, wait_until
+from tests.servers import free_port
+
+DEAD = 8
+EVENTS = 100
+
+
+def test_dead_endpoints_on_the_standard_schedule_do_not_starve_a_healthy_one(
+    tmp_path: Path,
+) -> None:
+    dead = [
+        subscription(id=f"dead-{n}", url=f"http://127.0.0.1:{free_port()}/hook", retry="standard")
+        for n in range(DEAD)
+    ]
+    with serve_consumer(ConsumerConfig()) as consumer:
+        healthy = subscription(id="healthy", url=consumer.url, retry="standard")
+        config = ServerConfig(subscriptions=(*dead, healthy), state_dir=tmp_path, workers=4)
+        app = create_app(config)
+        try:
+            client = Client(app)
+            accepted = client.post(
+                "/v1/events", json={"event": "transaction.create", "count": EVENTS, "seed": 1}
+            )
+            assert accepted.status_code == 202
+            assert len(accepted.json["deliveries"]) == EVENTS * (DEAD + 1)
+
+            wait_until(lambda: consumer.consumer.ledger()["accepted"] == EVENTS)
+            health = wait_until(
+                lambda: (
+                    (h := client.get("/healthz").json)["in_flight"] == 0 and h["queued"] == 0 and h
+                ),
+            )
+            waiting = page(client, status="delivering", limit=500)
+            one = client.get(f"/v1/deliveries/{waiting[0]['id']}").json
+        finally:
+            assert app.close(timeout=5) == 0
+    assert health["deliveries"]["delivered"] == EVENTS
+    assert health["retrying"] == EVENTS * DEAD  # every dead delivery waits, holding no worker
+    first_delay = PRESETS["standard"].delays[0]
+    for summary in waiting:
+        assert summary["subscription"].startswith("dead-")
+        assert summary["attempt_count"] >= 1 and summary["next_attempt_at"] is not None
+    first = one["attempts"][0]
+    assert first["error_kind"] == "connect"
+    assert first_delay <= first["delay_s"] <= first_delay * 1.1  # the standard schedule's step
+
+
+def page(client: Client, **query: Any) -> list[dict[str, Any]]:
+    """Every delivery the listing returns for ``query``, following cursors."""
+    found: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        response = client.get(
+            "/v1/deliveries", query_string=query | ({"cursor": cursor} if cursor else {})
+        )
+        found += response.json["deliveries"]
+        cursor = response.json["next_cursor"]
+        if cursor is None:
+            return found
+
+
+class Gate:
+    """An ``httpx.MockTransport`` handler: ``/slow`` waits for the gate, the rest answer at once;
+    it counts the slow requests on the wire at once."""
+
+    def __init__(self) -> None:
+        self.open = threading.Event()
+        self.lock = threading.Lock()
+        self.slow_now = self.slow_most = 0
+        self.fast = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/slow":
+            with self.lock:
+                self.fast += 1
+            return httpx.Response(202)
+        with self.lock:
+            self.slow_now += 1
+            self.slow_most = max(self.slow_most, self.slow_now)
+        self.open.wait(WAIT_S)
+        with self.lock:
+            self.slow_now -= 1
+        return httpx.Response(202)
+
+
+@pytest.mark.parametrize(("limit", "expected"), [(None, 2), (1, 1)])
+def test_a_slow_endpoint_holds_at_most_its_concurrency(limit: int | None, expected: int) -> None:
+    """4 workers: a subscription takes at most ``concurrency`` (default: half the workers)."""
+    gate = Gate()
+    settings = {"concurrency": limit} if limit is not None else {}
+    slow = subscription(id="slow", url="http://127.0.0.1:9/slow", **settings)
+    fast = subscription(id="fast", url="http://127.0.0.1:9/fast")
+    transport = httpx.MockTransport(gate)
+    app = create_app(ServerConfig(subscriptions=(slow, fast), transport=transport, workers=4))
+    try:
+        client = Client(app)
+        accepted = client.post("/v1/events", json={"event": "task.completed", "count": 10})
+        assert accepted.status_code == 202
+
+        wait_until(lambda: gate.fast == 10)  # every fast one, while the slow ones are held
+        wait_until(lambda: gate.slow_now == expected)
+        wait_until(lambda: client.get("/healthz").json["in_flight"] == expected)
+        gate.open.set()
+        wait_until(lambda: client.get("/healthz").json["deliveries"]["delivered"] == 20)
+    finally:
+        gate.open.set()
+        app.close(timeout=5)
+    assert gate.slow_most == expected
