@@ -51,7 +51,10 @@ at a time, each under the read timeout).
 
 Which outcome a held or slow answer has is decided by what the consumer observed, not assumed:
 a ``late-ok`` is ``ambiguous`` only once it saw the sender close the connection; a 2xx whose
-write failed, or whose sender was already gone, is ``ambiguous`` too.
+write failed, or whose sender was already gone, is ``ambiguous`` too. A write that succeeds
+proves only that the bytes reached the sender's kernel, not that the sender was still reading:
+each arrival notes when its answer began (``answered_at``) so that a check holding it against
+the sender's log can tell an answer written after the sender could have given up.
 
 Every wait is bounded (``hold_cap``, socket timeouts, an idle limit per connection) and
 :meth:`Hostile.stop` ends every thread; exceptions in the server itself are re-raised on exit.
@@ -187,6 +190,8 @@ class Arrival:
     retry_after: int | None = None
     #: Bytes of body (or garbage) written after the head.
     sent_bytes: int = 0
+    #: Unix time when the consumer began writing its status line (``None``: it wrote none).
+    answered_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -451,6 +456,7 @@ class Hostile:
         headers = {"Content-Type": "application/json", **extra}
         if status != 204:
             headers["Content-Length"] = str(len(body))
+        arrival.answered_at = time.time()
         ok = self._send(conn, self._head(status, headers) + body)
         if ok:
             arrival.status = status
@@ -501,6 +507,16 @@ class Hostile:
                 self.accepted[arrival.key] += 1
             elif outcome == "ambiguous":
                 self.ambiguous[arrival.key] += 1
+
+    def unread(self, arrival: Arrival) -> None:
+        """Record that the sender never read ``arrival``'s answer (it had given up first).
+
+        Only a check holding the sender's log against this record can know it; an event the
+        consumer took is then ``ambiguous``, and one it refused stays ``refused``.
+        """
+        arrival.status = None
+        if arrival.outcome == "accepted":
+            self._take(arrival, "ambiguous")
 
     def _answer(self, conn: socket.socket, request: _Request) -> bool:
         """Answer one request with its fault; ``True`` to keep the connection for another."""
@@ -651,6 +667,7 @@ def _half_status(h: Hostile, a: Answer) -> bool:
 def _half_body(h: Hostile, a: Answer) -> bool:
     h._take(a.arrival, "accepted")
     head = h._head(200, {"Content-Type": "application/json", "Content-Length": "100"})
+    a.arrival.answered_at = time.time()
     if h._send(a.conn, head):
         a.arrival.status = 200
     else:

@@ -107,6 +107,8 @@ class Tally:
     taken_then_dead_lettered: int = 0
     #: Keys that more than one delivery carried (``serve`` draws resource ids at random).
     shared_keys: int = 0
+    #: Answers begun after the sender could have given up, which its log shows as timeouts.
+    answered_late: int = 0
     rss_mb: dict[str, float] = field(default_factory=dict)
 
     def report(self) -> str:
@@ -119,6 +121,7 @@ class Tally:
             [
                 f"soak {self.path}: {self.events} events, seed {self.seed}, {self.elapsed_s:.1f} s",
                 f"  delivered               {self.delivered}",
+                f"  answered too late       {self.answered_late}",
                 f"  dead-lettered           {dead}  ({reasons})",
                 f"  attempts                {self.attempts}",
                 f"  faults                  {faults}",
@@ -141,6 +144,24 @@ FAULT_ERRORS = {
     "timeout": "timeout",
     "late-ok": "timeout",
 }
+
+
+def answered_too_late(arrival: Arrival, attempt: dict[str, Any]) -> bool:
+    """Did the consumer begin its answer only when the sender may already have given up?
+
+    The sender's read timer starts once the request is written, so it cannot give up before
+    ``started_at + READ_TIMEOUT``; an answer begun before that was there to be read, and a
+    ``timeout`` in the log would be the sender's fault. One begun after it (a starved consumer
+    thread on a busy machine, or a ``slow`` pause that ran long) may have reached a sender that
+    had stopped reading: the log's ``timeout`` is then the truth, and what the consumer took is
+    ambiguous, as with ``late-ok``.
+    """
+    return (
+        arrival.answered_at is not None
+        and attempt["status"] is None
+        and attempt["error_kind"] == "timeout"
+        and arrival.answered_at >= attempt["started_at"] + READ_TIMEOUT
+    )
 
 
 def mismatch(arrival: Arrival, attempt: dict[str, Any]) -> str | None:
@@ -209,6 +230,11 @@ def _compare_key(
     arrivals = consumer.arrivals.get(key, [])
     attempts = [attempt for record in deliveries for attempt in record["attempts"]]
     delivered = sum(record["status"] == "delivered" for record in deliveries)
+    if len(deliveries) == 1 and len(arrivals) == len(attempts):
+        for arrival, attempt in zip(arrivals, attempts, strict=True):
+            if answered_too_late(arrival, attempt):
+                consumer.unread(arrival)
+                tally.answered_late += 1
     accepted, ambiguous = consumer.accepted[key], consumer.ambiguous[key]
     ids = ", ".join(record["id"] for record in deliveries)
     # Every delivered event was accepted, and every acceptance reached the sender as a 2xx.
@@ -361,3 +387,20 @@ def test_serve_loses_nothing_to_a_hostile_consumer(tmp_path: Path) -> None:
         tally.delivered,
         sum(tally.dead_lettered.values()),
     )
+
+
+@pytest.mark.parametrize(
+    ("answered_after", "error", "late"),
+    [
+        (READ_TIMEOUT + 0.01, "timeout", True),  # begun after the sender could give up
+        (READ_TIMEOUT - 0.01, "timeout", False),  # there to be read: a timeout is a sender bug
+        (READ_TIMEOUT + 0.01, "protocol", False),  # only a read timeout can miss an answer
+    ],
+)
+def test_only_an_answer_begun_after_the_read_timeout_may_go_unread(
+    answered_after: float, error: str, late: bool
+) -> None:
+    arrival = Arrival("k", 1, "slow", outcome="accepted", status=200)
+    arrival.answered_at = 1000.0 + answered_after
+    attempt = {"status": None, "error_kind": error, "started_at": 1000.0}
+    assert answered_too_late(arrival, attempt) is late
