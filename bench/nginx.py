@@ -18,6 +18,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 _NGINX_CONF = """\
 daemon off;
@@ -83,6 +84,19 @@ def _sbin(name: str) -> str | None:
     return str(path) if path.exists() else None
 
 
+def stop(process: subprocess.Popen[Any], *, grace: float) -> None:
+    """SIGTERM, ``grace`` seconds to finish (a server drains), then SIGKILL; pipes closed."""
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    for pipe in (process.stdin, process.stdout, process.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -112,14 +126,7 @@ def nginx_204(nginx: str, tmp: Path) -> Iterator[str]:
             time.sleep(0.05)
         yield f"http://127.0.0.1:{port}/hooks"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
+        stop(proc, grace=10)
 
 
 class Wrk:

@@ -22,7 +22,7 @@ from types import ModuleType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import cli, drift, generate, load, memory, send, validate, verify
+from bench import cli, drift, generate, load, memory, send, serve, validate, verify
 from bench.common import Measure, Row, number
 
 BENCHMARKS: dict[str, ModuleType] = {
@@ -34,6 +34,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "load": load,
     "memory": memory,
     "verify": verify,
+    "serve": serve,
 }
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

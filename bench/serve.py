@@ -16,22 +16,23 @@ disk, the config below), against a peer measured minutes apart on the same machi
   the next waits 5 s, then 5 min: about 800 refused attempts a second); the healthy
   subscription's p95 delivery latency, from the event's 202 to the end of its successful attempt
   (the attempt's times, from the state database), against the same run with no dead
-  subscription; each twice, interleaved, the best of two kept (a shared 2-core machine's load
-  drifts by more than the effect). Target: at most 1.5x. Also shown: the same from the request's
-  arrival, which adds the acceptance of 51 deliveries instead of 1 (committed before the 202).
+  subscription; ``R360_SERVE_RUNS`` times each (default 3), interleaved, compared by the medians
+  (a shared 2-core machine's load drifts by more than the effect). Target: at most 1.5x. Also
+  shown: the same from the request's arrival, which adds the acceptance of 51 deliveries instead
+  of 1 (committed before the 202).
 
-Run alone with ``python -m bench.serve``, or with the rest via ``make bench`` (once registered in
-``bench/run.py``); about 3.5 minutes, most of it the 100,000 deliveries.
+Run alone with ``python bench/run.py serve``, or with the rest via ``make bench``; about 4
+minutes, most of it the 100,000 deliveries.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -40,8 +41,9 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import Row
-from bench.send import _free_port, ensure_tools, nginx_204
+from bench.common import INFO, Measure, Row, Target, interleaved
+from bench.nginx import ensure_tools, free_port, nginx_204, stop
+from bench.send import cli_executable
 from contracts.bulk import BulkGenerator
 from mockserver.delivery import Sender
 from mockserver.server.database import DB_NAME
@@ -56,6 +58,7 @@ DEAD = 50
 EVENT_RATE = 10
 EVENT_SECONDS = 10
 SAMPLES_AT = (10_000, 100_000)
+RUNS = int(os.environ.get("R360_SERVE_RUNS", "3"))
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -81,8 +84,7 @@ def serve(config: str, tmp: Path) -> Iterator[Serve]:
     path.write_text(config)
     state = tmp / "state"
     process = subprocess.Popen(
-        [sys.executable, "-m", "contracts", "serve", "--port", "0", "--config", str(path),
-         "--state", str(state)],
+        [cli_executable(), "serve", "--port", "0", "--config", str(path), "--state", str(state)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     try:
@@ -92,14 +94,7 @@ def serve(config: str, tmp: Path) -> Iterator[Serve]:
             raise SystemExit(f"serve did not start: {first!r}")
         yield Serve(process, first.split()[3], state)
     finally:
-        process.terminate()
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        stop(process, grace=60)
 
 
 def _subscription(id_: str, url: str, retry: str) -> str:
@@ -159,7 +154,7 @@ def healthy_p95(url: str, tmp: Path, dead: int, payload: dict[str, object]) -> d
     attempt (and, for information, from the request's arrival), ``dead`` subscriptions beside."""
     config = f"[server]\nworkers = {WORKERS}\n\n" + _subscription("healthy", url, "standard")
     for n in range(dead):
-        config += _subscription(f"dead-{n}", f"http://127.0.0.1:{_free_port()}/hook", "standard")
+        config += _subscription(f"dead-{n}", f"http://127.0.0.1:{free_port()}/hook", "standard")
     accepted: dict[str, float] = {}
     with serve(config, tmp) as running, httpx.Client(base_url=running.url, timeout=30) as api:
         started = time.monotonic()
@@ -191,11 +186,6 @@ def healthy_p95(url: str, tmp: Path, dead: int, payload: dict[str, object]) -> d
     }
 
 
-def _best(runs: list[dict[str, float]]) -> dict[str, float]:
-    """The best of the runs, figure by figure (as ``bench/send.py`` keeps the best of each)."""
-    return {key: min(run[key] for run in runs) for key in runs[0]}
-
-
 def run() -> list[Row]:
     nginx, _ = ensure_tools()
     sample = next(iter(BulkGenerator(seed=1)))
@@ -209,31 +199,58 @@ def run() -> list[Row]:
             (tmp / "a").mkdir()
             scale = throughput(url, tmp / "a", payload)
             after = sender_alone(url, sample.body)  # the machine drifts: bracket serve's run
-            peer = (before + after) / 2
             print(f"  sender alone, httpx c={WORKERS}: {before:,.0f}/s, {after:,.0f}/s", flush=True)
             print(
-                f"  serve: {scale['rate']:,.0f}/s ({scale['rate'] / peer:.2f} of the sender), "
+                f"  serve: {scale['rate']:,.0f}/s, "
                 f"RSS {scale['rss_10000']:.0f} MB at 10k, {scale['rss_100000']:.0f} MB at 100k, "
                 f"state {scale['size_mb']:.0f} MB for {scale['bodies_mb']:.0f} MB of bodies",
                 flush=True,
             )
-            runs: dict[int, list[dict[str, float]]] = {0: [], DEAD: []}
-            for n, dead in enumerate((0, DEAD, 0, DEAD)):  # interleaved: load drifts
-                (tmp / f"d{n}").mkdir()
-                runs[dead].append(healthy_p95(url, tmp / f"d{n}", dead, payload))
-                print(
-                    f"  healthy p95 with {dead} dead: {runs[dead][-1]['p95'] * 1000:.1f} ms after "
-                    f"the 202 ({runs[dead][-1]['p95_from_arrival'] * 1000:.1f} ms after the "
-                    "request arrived)",
-                    flush=True,
-                )
-            latency = {dead: _best(found) for dead, found in runs.items()}
+            runs = iter(range(1_000))
+
+            def isolation(dead: int) -> dict[str, float]:
+                folder = tmp / f"isolation-{next(runs)}"
+                folder.mkdir()
+                return healthy_p95(url, folder, dead, payload)
+
+            found: dict[int, list[dict[str, float]]] = {0: [], DEAD: []}
+
+            def p95_ms(dead: int) -> float:
+                found[dead].append(isolation(dead))
+                return found[dead][-1]["p95"] * 1000
+
+            latency = interleaved(
+                {"healthy p95, none dead": lambda: p95_ms(0),
+                 f"healthy p95, {DEAD} dead": lambda: p95_ms(DEAD)},
+                RUNS, unit="ms",
+            )  # fmt: skip
+    from_arrival = {
+        dead: Measure(tuple(run["p95_from_arrival"] * 1000 for run in found[dead]))
+        for dead in found
+    }
     return [
-        Row(f"serve deliveries/s, {WORKERS} workers", scale["rate"], f"sender alone, httpx c={WORKERS}", peer, "deliveries/s", ">= 0.5x"),
-        Row(f"serve healthy p95, {DEAD} dead (standard)", latency[DEAD]["p95"] * 1000, "healthy p95, none dead", latency[0]["p95"] * 1000, "ms", "<= 1.5x"),
-        Row("  same, from the request's arrival", latency[DEAD]["p95_from_arrival"] * 1000, "the same, none dead", latency[0]["p95_from_arrival"] * 1000, "ms", "(info)"),
-        Row(f"serve RSS after {TOTAL:,} deliveries", scale["rss_100000"], "RSS after 10,000", scale["rss_10000"], "MB", "<= 1.1x (flat)"),
-        Row(f"serve state after {TOTAL:,} deliveries", scale["size_mb"], "bytes of the bodies", scale["bodies_mb"], "MB", "(info)"),
+        Row.same_run(
+            f"serve deliveries/s, {WORKERS} workers", scale["rate"],
+            f"sender alone, httpx c={WORKERS} (before and after)", Measure((before, after)),
+            "deliveries/s", Target.at_least(0.5),
+        ),
+        Row.same_run(
+            f"serve healthy p95, {DEAD} dead (standard)", latency[f"healthy p95, {DEAD} dead"],
+            "healthy p95, none dead", latency["healthy p95, none dead"], "ms",
+            Target.at_most(1.5),
+        ),
+        Row.same_run(
+            "  same, from the request's arrival", from_arrival[DEAD],
+            "the same, none dead", from_arrival[0], "ms", INFO,
+        ),
+        Row.same_run(
+            f"serve RSS after {TOTAL:,} deliveries", scale["rss_100000"],
+            "RSS after 10,000 (same process)", scale["rss_10000"], "MB", Target.at_most(1.1, "(flat)"),
+        ),
+        Row.same_run(
+            f"serve state after {TOTAL:,} deliveries", scale["size_mb"],
+            "bytes of the bodies it holds", scale["bodies_mb"], "MB", INFO,
+        ),
     ]  # fmt: skip
 
 
