@@ -38,6 +38,7 @@ class Endpoint:
         assert settings is not None  # made by parse_subscription
         # An injected transport brings its own TLS settings; the clock is the real one.
         self.sender = settings.sender(transport=transport, retry=subscription.retry)
+        self.sender.prepare()  # now, not in a worker while other subscriptions wait
         #: The URL as deliveries record it (credentials redacted).
         self.shown_url = subscription.redactor.text(subscription.url)
         rate = subscription.rate
