@@ -23,6 +23,7 @@ from mockserver.consumer import ConsumerConfig
 from mockserver.delivery.retry import PRESETS
 from mockserver.server import create_app
 from mockserver.server.config import ServerConfig
+from mockserver.server.dispatcher import SICK_YIELD_S, Dispatcher
 from mockserver.serving import serve_consumer
 from tests._server import WAIT_S, subscription, wait_until
 from tests.servers import free_port
@@ -132,3 +133,49 @@ def test_a_slow_endpoint_holds_at_most_its_concurrency(limit: int | None, expect
         gate.open.set()
         app.close(timeout=5)
     assert gate.slow_most == expected
+
+
+class _Sub:
+    """What :meth:`Dispatcher._choose` reads of an endpoint."""
+
+    def __init__(self, id_: str, *, failing: bool, busy: int = 0) -> None:
+        self.id, self.failing, self.busy, self.limit = id_, failing, busy, 2
+
+
+def _dispatcher(heads: dict[str, float], subs: list[_Sub], sick_on_wire: int = 0) -> Dispatcher:
+    dispatcher = Dispatcher(schedule=None, workers=8, taken=lambda n: None)  # type: ignore[arg-type]
+    dispatcher.scheduled = {sub.id: sub for sub in subs}  # type: ignore[misc]
+    dispatcher._heads = dict(heads)
+    for seq, sub in enumerate(each for each in subs for _ in range(each.busy)):
+        dispatcher._in_flight[seq] = None  # type: ignore[assignment]
+        if sub.failing and seq < sick_on_wire:
+            dispatcher._sick.add(seq)
+    return dispatcher
+
+
+def test_a_failing_endpoint_waits_while_a_healthy_attempt_is_on_the_wire() -> None:
+    now = 1_000.0
+    healthy, dead = _Sub("healthy", failing=False, busy=1), _Sub("dead", failing=True)
+    dispatcher = _dispatcher({"dead": now - 0.2}, [healthy, dead])
+    chosen, wake = dispatcher._choose(now)
+    assert chosen is None
+    assert wake == pytest.approx(now - 0.2 + SICK_YIELD_S)  # it is not held longer than that
+
+
+def test_a_failing_endpoint_waits_no_longer_than_its_yield() -> None:
+    now = 1_000.0
+    healthy, dead = _Sub("healthy", failing=False, busy=1), _Sub("dead", failing=True)
+    dispatcher = _dispatcher({"dead": now - SICK_YIELD_S - 0.01}, [healthy, dead])
+    chosen, _ = dispatcher._choose(now)
+    assert chosen is not None and chosen[0] is dead
+
+
+def test_a_failing_endpoint_goes_at_once_when_no_healthy_attempt_is_on_the_wire() -> None:
+    now = 1_000.0
+    healthy, dead = _Sub("healthy", failing=False), _Sub("dead", failing=True)
+    chosen, _ = _dispatcher({"dead": now}, [healthy, dead])._choose(now)
+    assert chosen is not None and chosen[0] is dead
+    # a failing one's own attempts on the wire do not make it wait
+    busy_dead = _Sub("dead", failing=True, busy=1)
+    chosen, _ = _dispatcher({"dead": now}, [healthy, busy_dead], sick_on_wire=1)._choose(now)
+    assert chosen is not None and chosen[0] is busy_dead

@@ -11,6 +11,7 @@ import json
 import re
 import sqlite3
 import stat
+import threading
 import time
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pytest
 
 from mockserver.delivery.records import Attempt
 from mockserver.errors import UsageError
-from mockserver.server.database import DB_NAME, SCHEMA_VERSION
+from mockserver.server.database import DB_NAME, SCHEMA_VERSION, Database, StoreClosed
 from mockserver.server.schedule import Schedule
 from mockserver.server.store import DeliveryStore, Record
 
@@ -270,3 +271,55 @@ def test_a_too_old_sqlite_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
         UsageError, match=r"needs SQLite 3\.35\.0 or later; this Python has 3\.31\.1"
     ):
         DeliveryStore()
+
+
+def test_on_disk_a_read_does_not_wait_for_a_write(tmp_path: Path) -> None:
+    """A claim or a listing reads while a group commit or an accepted event's fsync is under
+    way (each thread reads through its own connection; WAL keeps it to committed data)."""
+    database = Database(tmp_path)
+    try:
+        with database.write() as db:
+            db.execute("CREATE TABLE t (n INTEGER)")
+            db.execute("INSERT INTO t VALUES (1)")
+        seen: list[int] = []
+        writing, read_done = threading.Event(), threading.Event()
+
+        def reader() -> None:
+            writing.wait(5)
+            with database.read() as db:
+                seen.append(db.execute("SELECT COUNT(*) FROM t").fetchone()[0])
+            read_done.set()
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        with database.write() as db:
+            db.execute("INSERT INTO t VALUES (2)")
+            writing.set()
+            assert read_done.wait(5), "the read waited for the write"
+        thread.join(5)
+        assert seen == [1]  # the uncommitted row is not seen
+        with database.read() as db:
+            assert db.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 2
+    finally:
+        database.close()
+    with pytest.raises(StoreClosed), database.read():
+        pass
+
+
+def test_reading_connections_are_pooled_not_made_per_thread(tmp_path: Path) -> None:
+    """Werkzeug serves each request in a new thread: a connection per thread would grow the
+    server's memory with every request it ever served."""
+    database = Database(tmp_path)
+
+    def read_once() -> None:
+        with database.read() as db:
+            db.execute("SELECT 1").fetchone()
+
+    try:
+        for _ in range(20):
+            thread = threading.Thread(target=read_once)
+            thread.start()
+            thread.join(5)
+        assert database.reader_connections == 1
+    finally:
+        database.close()

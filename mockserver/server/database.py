@@ -157,6 +157,13 @@ class Database:
     def __init__(self, state_dir: str | os.PathLike[str] | None = None) -> None:
         self._lock = threading.Lock()
         self._closed = False
+        #: On disk, reads go through connections of their own, taken from a pool (WAL: readers
+        #: wait for no writer, and a group commit or an accepted event's fsync holds up no
+        #: claim). Pooled, not one per thread: Werkzeug serves each request in a new thread.
+        self._idle_readers: list[sqlite3.Connection] = []
+        self._reader_count = 0
+        self._reading = 0
+        self._idle = threading.Condition(threading.Lock())
         self._lockfile: IO[str] | None = None
         self.path: Path | None = None
         if state_dir is None:
@@ -209,16 +216,62 @@ class Database:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        """The connection for reading, with no write in between (one connection, one lock)."""
-        with self._lock:
-            yield self._open()
+        """A connection for reading: its statements in the block see one state, with no
+        write in between.
+
+        In memory there is one connection, shared under the lock. On disk, this thread's own
+        connection, used without the lock, in a read transaction: one snapshot of what was
+        committed (WAL), so a read never waits for a write, nor a write for a read.
+        """
+        if self.path is None:
+            with self._lock:
+                yield self._open()
+            return
+        with self._idle:
+            if self._closed:
+                raise StoreClosed("the server's state is closed: it is shutting down")
+            self._reading += 1
+            connection = self._idle_readers.pop() if self._idle_readers else None
+        try:
+            if connection is None:
+                connection = self._new_reader()
+            connection.execute("BEGIN")
+            try:
+                yield connection
+            finally:
+                connection.execute("COMMIT")
+        finally:
+            with self._idle:
+                self._reading -= 1
+                if connection is not None:
+                    self._idle_readers.append(connection)
+                self._idle.notify_all()
+
+    def _new_reader(self) -> sqlite3.Connection:
+        assert self.path is not None
+        connection = _connect(str(self.path), self.path.parent)
+        connection.execute("PRAGMA query_only=ON")
+        with self._idle:
+            self._reader_count += 1
+        return connection
+
+    @property
+    def reader_connections(self) -> int:
+        """How many reading connections were opened (as many as reads ever ran at once)."""
+        return self._reader_count
 
     def close(self) -> None:
         """Close the connection (a clean close folds the WAL back into the file) and unlock."""
         with self._lock:
             if self._closed:
                 return
-            self._closed = True
+            with self._idle:
+                self._closed = True
+                self._idle.wait_for(lambda: self._reading == 0)
+                for reader in self._idle_readers:
+                    with contextlib.suppress(sqlite3.Error):
+                        reader.close()
+                self._idle_readers.clear()
             with contextlib.suppress(sqlite3.Error, AttributeError):
                 self._connection.close()
             if self._lockfile is not None:
