@@ -138,8 +138,9 @@ def test_a_slow_endpoint_holds_at_most_its_concurrency(limit: int | None, expect
 class _Sub:
     """What :meth:`Dispatcher._choose` reads of an endpoint."""
 
-    def __init__(self, id_: str, *, failing: bool, busy: int = 0) -> None:
+    def __init__(self, id_: str, *, failing: bool, busy: int = 0, spacing: float = 0.0) -> None:
         self.id, self.failing, self.busy, self.limit = id_, failing, busy, 2
+        self.spacing, self.not_before = spacing, 0.0
 
 
 def _dispatcher(heads: dict[str, float], subs: list[_Sub], sick_on_wire: int = 0) -> Dispatcher:
@@ -179,3 +180,14 @@ def test_a_failing_endpoint_goes_at_once_when_no_healthy_attempt_is_on_the_wire(
     busy_dead = _Sub("dead", failing=True, busy=1)
     chosen, _ = _dispatcher({"dead": now}, [healthy, busy_dead], sick_on_wire=1)._choose(now)
     assert chosen is not None and chosen[0] is busy_dead
+
+
+def test_a_paced_endpoint_gets_one_attempt_per_spacing_however_late_the_server_runs() -> None:
+    now = 1_000.0
+    paced = _Sub("paced", failing=False, spacing=0.05)
+    dispatcher = _dispatcher({"paced": now - 10}, [paced])  # long overdue: many are due
+    chosen, _ = dispatcher._choose(now)
+    assert chosen == (paced, 1)  # one at a time, not the backlog at once
+    paced.not_before = now + 0.05  # as _fill sets it once the claim is made
+    chosen, wake = dispatcher._choose(now + 0.01)
+    assert chosen is None and wake == pytest.approx(now + 0.05)

@@ -12,7 +12,9 @@ one's last attempt got no 2xx), then the one with the fewest attempts on the wir
 due first. A subscription has at most ``concurrency`` attempts on the wire (default: half the
 workers), so a slow endpoint (an attempt may take the 15 s of the timeouts) leaves workers to the
 others; failing subscriptions together have at most a quarter of the workers (at least one), so a
-healthy subscription finds a worker free however many endpoints are dead. And while a healthy
+healthy subscription finds a worker free however many endpoints are dead. A subscription with
+``rate`` gets one attempt per ``1/rate`` (:attr:`Endpoint.not_before`), so a server running late
+never sends its overdue deliveries back to back. And while a healthy
 attempt is on the wire, a failing subscription's next attempt waits for it, up to
 :data:`SICK_YIELD_S` past its due time: attempts to 50 dead endpoints (hundreds a second, each
 refused at once) would otherwise take the GIL from the healthy attempt at every step, which
@@ -188,6 +190,8 @@ class Dispatcher:
             claims, endpoint.head = self.schedule.claim_many(
                 endpoint.id, now, endpoint.on_wire, min(idle, most)
             )
+            if claims and endpoint.spacing:
+                endpoint.not_before = now + endpoint.spacing
             self._place(endpoint)
             if not claims:
                 continue
@@ -232,6 +236,7 @@ class Dispatcher:
             if endpoint.failing and healthy_busy and head > overdue:
                 wake = min(wake, head + SICK_YIELD_S)  # unless a healthy one finishes first
                 continue
+            head = max(head, endpoint.not_before)  # with ``rate``: one per spacing
             if head > now:
                 if head < wake:
                     wake = head
@@ -241,7 +246,7 @@ class Dispatcher:
                 best, best_key = endpoint, key
         if best is None:
             return None, wake
-        room = best.limit - best.busy
+        room = 1 if best.spacing else best.limit - best.busy
         return (best, min(room, sick_room) if best.failing else room), wake
 
     def _record(self, finished: list[tuple[Settlement, Endpoint, str | None]]) -> None:

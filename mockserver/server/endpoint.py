@@ -11,6 +11,8 @@ headers, ``Retry-After``, dead letters and redaction as everywhere) and nothing 
 from __future__ import annotations
 
 import logging
+import math
+import threading
 import time
 
 import httpx
@@ -43,6 +45,14 @@ class Endpoint:
         self.shown_url = subscription.redactor.text(subscription.url)
         rate = subscription.rate
         self.bucket = TokenBucket(rate, SystemClock()) if rate is not None else None
+        #: With ``rate``, the least time between two attempts' starts, as the consumer sees
+        #: them: the bucket books due times that far apart, but a server running late would
+        #: otherwise make two overdue ones back to back.
+        self.spacing = 1.0 / rate if rate is not None else 0.0
+        #: The dispatcher's: no attempt of this subscription is handed out before this time.
+        self.not_before = 0.0
+        self._pace_lock = threading.Lock()
+        self._last_start = -math.inf
         self.limit = limit
         # The dispatcher's (others only read them): the seqs of its deliveries taken and not
         # recorded yet, how many are being attempted, and whether its last attempt failed.
@@ -62,6 +72,20 @@ class Endpoint:
         self.closed = True
         self.sender.close()
 
+    def pace(self) -> None:
+        """With ``rate``: wait until ``spacing`` after the last attempt's start.
+
+        The dispatcher hands attempts out ``spacing`` apart already; this absorbs a worker
+        that took the previous one late (a wait of milliseconds, never the spacing itself).
+        """
+        if not self.spacing:
+            return
+        with self._pace_lock:
+            wait = self._last_start + self.spacing - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            self._last_start = time.monotonic()
+
 
 def attempt_once(claim: Claim, endpoint: Endpoint, schedule: Schedule) -> Settlement:
     """Make attempt ``claim.attempt_count + 1`` of ``claim``; never raises."""
@@ -80,6 +104,7 @@ def _attempt(claim: Claim, endpoint: Endpoint, schedule: Schedule) -> Settlement
     body, earlier = schedule.load(claim)
     delivery = sender.start(body, event=claim.event, key=claim.id)
     delivery.attempts = earlier
+    endpoint.pace()
     try:
         delay = sender.attempt(delivery, claim.attempt_count + 1)
     except R360Error as exc:  # the sender's own failure (its auth source), not the consumer's
