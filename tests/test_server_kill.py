@@ -95,8 +95,12 @@ class Poster:
 
 
 def unfinished(state: Path) -> tuple[int, int]:
-    """Deliveries not final, and of those how many had attempts already, as a kill left them."""
+    """Deliveries not final, and of those how many had attempts already, as a kill left them
+    (none when the kill came before the schema was made: the file exists from its first step)."""
     with sqlite3.connect(state / DB_NAME) as db:
+        made = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'deliveries'").fetchone()
+        if made is None:
+            return 0, 0
         row = db.execute(
             "SELECT COUNT(*), COUNT(*) FILTER (WHERE attempt_count > 0) FROM deliveries "
             "WHERE status IN ('pending', 'delivering')"
