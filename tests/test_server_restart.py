@@ -3,6 +3,7 @@ honest record of what cannot continue (issue 13, items 1 and 3)."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import stat
 from pathlib import Path
@@ -99,3 +100,5 @@ def test_two_servers_on_one_state_is_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "another r360-webhooks serve (pid " in err
     assert "stop it, or pass another --state" in err
+    # and the command, run in-process, left no log handler on this test's captured stderr
+    assert logging.getLogger("mockserver").handlers == []

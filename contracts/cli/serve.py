@@ -8,9 +8,11 @@ continues at the next start; without it, each is recorded ``interrupted``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,11 +67,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from werkzeug.serving import make_server
-
-    from mockserver.server import create_app
     from mockserver.server.config import ServerConfig, load_config
-    from mockserver.server.worker import STOP_TIMEOUT
 
     check_listen(args.host, args.port)
     config = (
@@ -80,7 +78,16 @@ def run(args: argparse.Namespace) -> int:
     if args.state:
         config = dataclasses.replace(config, state_dir=Path(args.state))
     config = _guarded(config, args)
-    _log_to_stderr()
+    with _log_to_stderr():
+        return _serve(args, config)
+
+
+def _serve(args: argparse.Namespace, config: ServerConfig) -> int:
+    from werkzeug.serving import make_server
+
+    from mockserver.server import create_app
+    from mockserver.server.worker import STOP_TIMEOUT
+
     app = create_app(config)
     try:
         server = make_server(args.host, args.port, app, threaded=True)
@@ -155,11 +162,22 @@ def _shown_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _log_to_stderr() -> None:
-    """Show what the workers do (one line per finished delivery) and warnings."""
+@contextlib.contextmanager
+def _log_to_stderr() -> Iterator[None]:
+    """Show what the workers do (one line per finished delivery) and warnings, while the
+    command runs: a caller of :func:`contracts.cli.main` (a test) keeps no handler on a stream
+    that may be closed once the command has returned."""
     logger = logging.getLogger("mockserver")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+    if logger.handlers:  # the caller set up logging: leave it alone
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
