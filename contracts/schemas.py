@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import resources
@@ -103,6 +103,42 @@ class EventSpec:
         return self.name
 
 
+def read_envelopes(
+    files: Mapping[str, Mapping[str, Any]], fail: Callable[[str, str], Exception]
+) -> list[tuple[str, str, str]]:
+    """``(file, event value, resource key)`` of each envelope ``webhook.json`` lists, in order.
+
+    The one reading of what makes an event in a schema set, for the bundled contract and for a
+    user's folder alike: ``webhook.json``'s ``anyOf`` holds a ``$ref`` to an envelope file of
+    the set, and each envelope has ``properties/event/const`` and requires exactly one resource
+    key besides ``event``. ``files`` is keyed by file name; ``fail(message, file)`` makes the
+    error each caller raises (a bug in the bundled set, bad input in a user's).
+    """
+    webhook = files.get(f"{_WEBHOOK}.json")
+    if webhook is None:
+        raise fail("missing: it lists the event envelopes in its anyOf", f"{_WEBHOOK}.json")
+    found = []
+    for index, branch in enumerate(webhook.get("anyOf", [])):
+        ref = branch.get("$ref", "") if isinstance(branch, Mapping) else ""
+        file = ref.rsplit("/", 1)[-1]
+        if "#" in ref or file not in files:
+            raise fail(
+                f"anyOf/{index} must be a $ref to an envelope file of the set, got {branch!r}",
+                f"{_WEBHOOK}.json",
+            )
+        envelope = files[file]
+        event = envelope.get("properties", {}).get("event", {})
+        resources_ = [key for key in envelope.get("required", []) if key != "event"]
+        if not isinstance(event.get("const"), str) or len(resources_) != 1:
+            raise fail(
+                "an event envelope needs properties/event/const and exactly one required "
+                "resource key besides 'event'",
+                file,
+            )
+        found.append((file, event["const"], resources_[0]))
+    return found
+
+
 def schema_dir() -> Traversable:
     """Where the bundled v1 schema files live (inside the installed package)."""
     return resources.files("r360_schemas").joinpath("v1")
@@ -175,15 +211,15 @@ class SchemaSet:
     @cached_property
     def known_events(self) -> tuple[EventSpec, ...]:
         """Every event the set knows, in the order ``webhook.json`` lists them."""
-        specs = []
-        for branch in self.load(_WEBHOOK).get("anyOf", []):
-            name = branch["$ref"].removesuffix(".json")
-            envelope = self.load(name)
-            resources_ = [key for key in envelope["required"] if key != "event"]
-            if len(resources_) != 1:
-                raise SchemaError(f"{name}.json must require 'event' and exactly one resource key")
-            specs.append(EventSpec(name, envelope["properties"]["event"]["const"], resources_[0]))
-        return tuple(specs)
+        files = {f"{name}.json": doc for name, doc in self.documents.items()}
+
+        def fail(message: str, file: str) -> SchemaError:
+            return SchemaError(f"{self.origin}: {file}: {message}")
+
+        return tuple(
+            EventSpec(file.removesuffix(".json"), event, resource)
+            for file, event, resource in read_envelopes(files, fail)
+        )
 
     def spec_for(self, name: str) -> EventSpec:
         """The :class:`EventSpec` called ``name``; an unknown name is a usage error naming it."""

@@ -191,31 +191,15 @@ def _refs(node: Any, pointer: str) -> Iterator[tuple[str, str]]:
 
 
 def _envelopes(schema_set: SchemaSet) -> tuple[Envelope, ...]:
-    """The events ``webhook.json`` lists, read from each envelope as ``contracts.schemas`` does."""
-    where = f"{schema_set.source}/{WEBHOOK}"
-    webhook = schema_set.documents.get(WEBHOOK)
-    if webhook is None:
-        raise InputError(f"no {WEBHOOK} (the anyOf of event envelopes); {_FIX}", source=where)
-    envelopes = []
-    for index, branch in enumerate(webhook.get("anyOf", [])):
-        ref = branch.get("$ref", "") if isinstance(branch, Mapping) else ""
-        file = ref.rsplit("/", 1)[-1]
-        if "#" in ref or file not in schema_set.documents:
-            raise InputError(
-                f"anyOf/{index} must be a $ref to an envelope file of the set, got {branch!r}",
-                source=where,
-            )
-        envelope = schema_set.documents[file]
-        event = envelope.get("properties", {}).get("event", {})
-        resources = [key for key in envelope.get("required", []) if key != "event"]
-        if "const" not in event or not isinstance(event["const"], str) or len(resources) != 1:
-            raise InputError(
-                "an event envelope needs properties/event/const and exactly one required "
-                "resource key besides 'event'",
-                source=f"{schema_set.source}/{file}",
-            )
-        envelopes.append(Envelope(event["const"], resources[0], file))
-    return tuple(envelopes)
+    """The events ``webhook.json`` lists (:func:`contracts.schemas.read_envelopes`)."""
+
+    def fail(message: str, file: str) -> InputError:
+        if file == WEBHOOK and WEBHOOK not in schema_set.documents:
+            message = f"no {WEBHOOK} (the anyOf of event envelopes); {_FIX}"
+        return InputError(message, source=f"{schema_set.source}/{file}")
+
+    found = schemas.read_envelopes(schema_set.documents, fail)
+    return tuple(Envelope(event, resource, file) for file, event, resource in found)
 
 
 def escape(token: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from contracts import schemas
-from contracts.errors import UsageError
+from contracts.errors import SchemaError, UsageError
 from contracts.schemas import SchemaSet
 from contracts.verdicts import Judge, normal_path, normalise
 from tests._corpus import corpus
@@ -143,3 +143,18 @@ def test_schema_set_from_a_bad_folder_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "task.json").write_text(json.dumps({"$schema": draft}))
     with pytest.raises(UsageError, match=r"no webhook\.json \(the anyOf of event envelopes\)"):
         SchemaSet.from_dir(tmp_path)
+
+
+def test_the_bundled_reading_and_a_folders_share_one_rule_for_envelopes() -> None:
+    """contracts.schemas.read_envelopes is the one reading of what makes an event: the bundled
+    set fails on a bad envelope in the same words as a user's folder (tests/test_diff.py)."""
+    documents = {name: dict(doc) for name, doc in schemas.bundled().documents.items()}
+    envelope = dict(documents["task.completed"])
+    envelope["required"] = ["event", "task", "work_order"]
+    documents["task.completed"] = envelope
+    broken = SchemaSet(documents, origin="edited")
+    with pytest.raises(
+        SchemaError, match=r"edited: task\.completed\.json: an event envelope needs"
+    ):
+        _ = broken.known_events
+    assert [spec.name for spec in schemas.bundled().known_events][:1] == ["transaction.create"]
