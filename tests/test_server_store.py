@@ -19,7 +19,13 @@ import pytest
 
 from mockserver.delivery.records import Attempt
 from mockserver.errors import UsageError
-from mockserver.server.database import DB_NAME, SCHEMA_VERSION, Database, StoreClosed
+from mockserver.server.database import (
+    DB_NAME,
+    MAX_IDLE_READERS,
+    SCHEMA_VERSION,
+    Database,
+    StoreClosed,
+)
 from mockserver.server.schedule import Schedule
 from mockserver.server.store import DeliveryStore, Record
 
@@ -321,5 +327,30 @@ def test_reading_connections_are_pooled_not_made_per_thread(tmp_path: Path) -> N
             thread.start()
             thread.join(5)
         assert database.reader_connections == 1
+    finally:
+        database.close()
+
+
+def test_a_burst_of_concurrent_reads_leaves_a_small_pool(tmp_path: Path) -> None:
+    database = Database(tmp_path)
+    readers = MAX_IDLE_READERS + 5
+    inside, release = threading.Barrier(readers + 1), threading.Event()  # + this thread
+
+    def read_together() -> None:
+        with database.read() as db:
+            db.execute("SELECT 1").fetchone()
+            inside.wait(5)
+            release.wait(5)
+
+    try:
+        threads = [threading.Thread(target=read_together) for _ in range(readers)]
+        for thread in threads:
+            thread.start()
+        inside.wait(5)  # every reader is inside its read
+        assert database.reader_connections == readers  # each read had a connection
+        release.set()
+        for thread in threads:
+            thread.join(5)
+        assert database.reader_connections == MAX_IDLE_READERS
     finally:
         database.close()

@@ -9,8 +9,10 @@ and a file anyone can open with the ``sqlite3`` shell (``docs/serve.md`` shows h
   the API keep their literal secrets here), with ``DIR/serve.lock`` held (``flock``) so that two
   servers never deliver from the same schedule. Without ``--state``: an in-memory database and
   the very same SQL.
-* One connection, behind one lock: every state change is one transaction
-  (:meth:`Database.write`), and reads see whole transactions only. Writes use
+* One connection writes, behind one lock: every state change is one transaction
+  (:meth:`Database.write`). On disk, reads go through a small pool of read-only connections,
+  each read one snapshot of committed transactions (:meth:`Database.read`), so a claim never
+  waits for a group commit or an fsync; in memory, the one connection serves both. Writes use
   ``synchronous=NORMAL`` (WAL: a committed transaction survives SIGKILL, not a power cut) except
   those made ``durable=True`` (an accepted event before its 202, a new subscription before its
   201): ``FULL``, one ``fsync`` each. Losing an attempt's record to a power cut only repeats the
@@ -34,7 +36,7 @@ from typing import IO
 
 from mockserver.errors import R360Error, UsageError
 
-__all__ = ["DB_NAME", "LOCK_NAME", "SCHEMA_VERSION", "Database", "StoreClosed"]
+__all__ = ["DB_NAME", "LOCK_NAME", "MAX_IDLE_READERS", "SCHEMA_VERSION", "Database", "StoreClosed"]
 
 logger = logging.getLogger("mockserver.server.database")
 
@@ -143,6 +145,11 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1,)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+#: Reading connections kept open between reads: the dispatcher, the workers and a few API
+#: requests at once; a burst of concurrent API reads opens more and closes them after.
+MAX_IDLE_READERS = 8
+
+
 class StoreClosed(R360Error):
     """The state was closed (the server stopped); nothing more is read or written."""
 
@@ -241,11 +248,19 @@ class Database:
             finally:
                 connection.execute("COMMIT")
         finally:
+            surplus = None
             with self._idle:
                 self._reading -= 1
                 if connection is not None:
-                    self._idle_readers.append(connection)
+                    if len(self._idle_readers) < MAX_IDLE_READERS:
+                        self._idle_readers.append(connection)
+                    else:
+                        surplus = connection
+                        self._reader_count -= 1
                 self._idle.notify_all()
+            if surplus is not None:  # a burst of API reads is over: keep the pool small
+                with contextlib.suppress(sqlite3.Error):
+                    surplus.close()
 
     def _new_reader(self) -> sqlite3.Connection:
         assert self.path is not None
@@ -257,7 +272,7 @@ class Database:
 
     @property
     def reader_connections(self) -> int:
-        """How many reading connections were opened (as many as reads ever ran at once)."""
+        """How many reading connections are open (idle ones: at most ``MAX_IDLE_READERS``)."""
         return self._reader_count
 
     def close(self) -> None:
