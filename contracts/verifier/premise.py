@@ -66,6 +66,15 @@ class Tally:
     def total(self) -> int:
         return sum(self.statuses.values()) + sum(self.errors.values())
 
+    def refusal(self) -> str | None:
+        """:func:`refusal` of this tally's answers."""
+        return refusal(self.statuses, self.errors, self.first_error)
+
+    def why_nothing_accepted(self) -> str:
+        """What kept every body out: a misconfiguration, else a limit that never lifted, else
+        the consumer's own verdicts on the bodies, which accepts-valid judges."""
+        return self.refusal() or (self.limited_reason() if self.limited else "see accepts-valid")
+
     def limited_reason(self) -> str:
         """Why the last limited delivery stopped waiting (the retry policy's words)."""
         detail = self.limited[-1].detail if self.limited else None

@@ -13,7 +13,7 @@ from typing import Any
 from contracts import schemas, strategies
 from contracts.verifier.context import CheckContext, accepted, answered
 from contracts.verifier.finding import Finding
-from contracts.verifier.premise import Tally, refusal
+from contracts.verifier.premise import Tally
 from contracts.verifier.registry import check
 from contracts.verifier.search import smallest_failure
 from mockserver.delivery import Delivery
@@ -28,7 +28,7 @@ def accepts_valid(ctx: CheckContext) -> Finding:
         delivery = tally.add(ctx.deliver(body, event=event))
         if accepted(delivery) or _limited(delivery):
             continue
-        why = refusal(tally.statuses, tally.errors, tally.first_error)
+        why = tally.refusal()
         if why is not None:
             return Finding(NAME, "inconclusive", f"the documented {label} was not judged: {why}")
         return Finding(

@@ -16,7 +16,7 @@ from contracts import schemas
 from contracts.verifier.context import CheckContext, accepted, answered, fresh_body
 from contracts.verifier.finding import Finding
 from contracts.verifier.ledger import LedgerProblem, ledger_count
-from contracts.verifier.premise import Tally, refusal
+from contracts.verifier.premise import Tally
 from contracts.verifier.registry import check
 
 NAME = "idempotency"
@@ -37,14 +37,11 @@ def idempotency(ctx: CheckContext) -> Finding:
         if accepted(first):
             break
     else:
-        why = refusal(tally.statuses, tally.errors, tally.first_error)
-        if why is None and tally.limited:
-            why = tally.limited_reason()
         return Finding(
             NAME,
             "inconclusive",
             f"refused all {_BODIES} fresh valid bodies (last: {answered(first)}), so duplicates "
-            f"cannot be judged: {why or 'see accepts-valid'}",
+            f"cannot be judged: {tally.why_nothing_accepted()}",
             ctx.evidence(first),
         )
     resource_id = body[schemas.spec_for(event).resource]["id"]

@@ -14,7 +14,7 @@ from typing import Any
 from contracts import schemas, strategies
 from contracts.verifier.context import CheckContext, accepted, answered
 from contracts.verifier.finding import Finding
-from contracts.verifier.premise import Tally, refusal
+from contracts.verifier.premise import Tally
 from contracts.verifier.registry import check
 from contracts.verifier.search import smallest_failure
 from mockserver.delivery import Delivery
@@ -57,14 +57,11 @@ def ignores_unknown_events(ctx: CheckContext) -> Finding:
             ctx.evidence(delivery),
         )
     if not tally.accepted:
-        why = refusal(tally.statuses, tally.errors, tally.first_error)
-        if why is None and tally.limited:
-            why = tally.limited_reason()
         return Finding(
             NAME,
             "inconclusive",
             f"nothing was acknowledged, so unknown events cannot be judged: "
-            f"{why or 'see accepts-valid'}",
+            f"{tally.why_nothing_accepted()}",
         )
     if tally.limited:
         return Finding(NAME, "inconclusive", tally.limited_reason())

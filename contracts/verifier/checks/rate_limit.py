@@ -29,7 +29,7 @@ from typing import Any
 from contracts.bulk import BulkGenerator
 from contracts.verifier.context import CheckContext, accepted, answered
 from contracts.verifier.finding import Finding
-from contracts.verifier.premise import Tally, refusal
+from contracts.verifier.premise import Tally
 from contracts.verifier.registry import check
 from mockserver.delivery import Delivery
 from mockserver.delivery.retry import throttle_wait
@@ -48,7 +48,7 @@ def rate_limit(ctx: CheckContext) -> Finding:
         "burst_rate_per_s": round(burst.rate, 1),
     }
     if not burst.tally.accepted and not burst.rejected:
-        why = refusal(burst.tally.statuses, burst.tally.errors, burst.tally.first_error)
+        why = burst.tally.refusal()
         return Finding(
             NAME,
             "inconclusive",

@@ -17,7 +17,7 @@ from contracts import evolution, strategies
 from contracts._choice import RandomChooser
 from contracts.verifier.context import CheckContext, accepted, answered
 from contracts.verifier.finding import Finding
-from contracts.verifier.premise import Tally, refusal
+from contracts.verifier.premise import Tally
 from contracts.verifier.registry import check
 from contracts.verifier.search import smallest_failure
 from mockserver.delivery import Delivery
@@ -67,14 +67,11 @@ def tolerates_evolution(ctx: CheckContext) -> Finding:
         return corpus
     tried += corpus
     if not tally.accepted:
-        why = refusal(tally.statuses, tally.errors, tally.first_error)
-        if why is None and tally.limited:
-            why = tally.limited_reason()
         return Finding(
             NAME,
             "inconclusive",
             f"no evolved body nor its original was accepted, so no change can be judged: "
-            f"{why or 'see accepts-valid'}",
+            f"{tally.why_nothing_accepted()}",
         )
     if tally.limited:
         return Finding(NAME, "inconclusive", tally.limited_reason())
