@@ -17,7 +17,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 
-from contracts.schemas import Violation, _json_type, _short, format_path
+from contracts.jsontext import format_path, json_type, short
+from contracts.schemas import Violation
 
 __all__ = ["python_validator", "violations"]
 
@@ -60,19 +61,17 @@ def _message(error: ValidationError) -> str:
     value: Any = error.validator_value  # typed Any | Unset; always set on a raised error
     instance: Any = error.instance
     if rule == "type":
-        return f"expected {_expected_types(value)}, got {_json_type(instance)} {_short(instance)}"
+        return f"expected {_expected_types(value)}, got {json_type(instance)} {short(instance)}"
     if rule in ("anyOf", "oneOf") and error.context:
         context: list[Any] = [e.validator_value for e in error.context if e.validator == "type"]
         types = [_expected_types(v) for v in context]
         expected = list(dict.fromkeys(types))
         if expected:
-            return (
-                f"expected {' or '.join(expected)}, got {_json_type(instance)} {_short(instance)}"
-            )
+            return f"expected {' or '.join(expected)}, got {json_type(instance)} {short(instance)}"
     if rule == "const":
-        return f"expected {_short(value)}, got {_short(instance)}"
+        return f"expected {short(value)}, got {short(instance)}"
     if rule == "format":
-        return f"{_short(instance)} is not a valid {value}"
+        return f"{short(instance)} is not a valid {value}"
     if rule == "maxLength":
         return f"longer than {value} characters ({len(instance)})"
     if rule == "minLength":
@@ -80,7 +79,7 @@ def _message(error: ValidationError) -> str:
     if rule in ("minItems", "maxItems"):
         return f"{len(instance)} items; {rule} is {value}"
     if rule in ("minimum", "maximum"):
-        return f"{_short(instance)} is outside the allowed range ({rule} {value})"
+        return f"{short(instance)} is outside the allowed range ({rule} {value})"
     return error.message if len(error.message) < 200 else error.message[:197] + "..."
 
 

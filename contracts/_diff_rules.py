@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from contracts._schemanode import Target, show
+from contracts._schemanode import Target
 from contracts.errors import UsageError
+from contracts.jsontext import short as show
 from contracts.reference import provenance_of
 
 __all__ = [

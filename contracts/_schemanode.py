@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from contracts.jsontext import json_type
 from contracts.schemaset import SchemaSet
 
 __all__ = [
@@ -27,7 +28,6 @@ __all__ = [
     "lower_bound",
     "may_be",
     "same_types",
-    "show",
     "show_types",
     "types_of",
     "upper_bound",
@@ -42,7 +42,6 @@ Types = frozenset[str] | None
 Target = tuple[str, str]
 
 _TYPE_ORDER = ("object", "array", "string", "number", "integer", "boolean", "null")
-_MAX_SHOWN = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +117,7 @@ def types_of(schema_set: SchemaSet, side: Side) -> Types:
     if declared is not None:
         return frozenset([declared] if isinstance(declared, str) else declared)
     values = enum_values(schema)
-    return None if values is None else frozenset(_json_type(v) for v in values)
+    return None if values is None else frozenset(json_type(v, integers=True) for v in values)
 
 
 def within(inner: Types, outer: Types) -> bool:
@@ -179,25 +178,5 @@ def canon(value: Any) -> str:
     are not (as JSON Schema compares ``enum`` values)."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    kind = "number" if _json_type(value) == "integer" else _json_type(value)
+    kind = json_type(value)
     return json.dumps([kind, value], sort_keys=True)
-
-
-def show(value: Any) -> str:
-    """A value as JSON, cut to fit a one-line message."""
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"

@@ -38,7 +38,6 @@ from contracts._schemanode import (
     lower_bound,
     may_be,
     same_types,
-    show,
     show_types,
     types_of,
     upper_bound,
@@ -46,6 +45,7 @@ from contracts._schemanode import (
     within,
     without_ref,
 )
+from contracts.jsontext import short as show
 from contracts.schemaset import WEBHOOK, SchemaSet, escape
 
 __all__ = ["RULES", "Difference", "Rule", "Severity", "diff"]

@@ -30,6 +30,7 @@ import jsonschema_rs
 from contracts import schemas
 from contracts._shape import Field, Record, Shape
 from contracts.captures import Delivery, Problem
+from contracts.jsontext import json_type, short
 from contracts.schemas import SchemaSet
 from contracts.verdicts import Judge, normal_path
 
@@ -39,7 +40,6 @@ __all__ = ["MAX_ROWS", "Counts", "Drift", "Position", "Seen", "Target", "json_ty
 #: listed); beyond that, rows are counted in ``Drift.dropped`` so memory stays bounded.
 MAX_ROWS = 10_000
 _PROBLEMS_LISTED = 20
-_EXAMPLE_CHARS = 60
 
 Position = tuple[int, int]  # (index of the source file, 1-based line)
 Target = tuple[str, tuple[str, ...], str]  # (schema file, record pointer, property name)
@@ -61,7 +61,7 @@ class Seen:
         if typed:
             self.types.add(json_type(value))
             if at < self.first:
-                self.example = _short(value)
+                self.example = short(value)
         if at < self.first:
             self.first = at
         if date is not None:  # ISO dates compare as strings; called for most bodies: no min()
@@ -191,7 +191,7 @@ class Drift:
         spec = self._specs[exact] if exact else self.schema_set.envelope_of(body)
         if spec is None or (exact is None and spec.resource in body):
             value = body.get("event", "<missing>")
-            key = (_short(value), tuple(sorted(k for k in body if k != "event")))
+            key = (short(value), tuple(sorted(k for k in body if k != "event")))
             counts.row(counts.unknown, "unknown events", key).see(at, date)
             return
         counts.events[spec.name] += 1
@@ -296,13 +296,3 @@ def _date(time: str | None) -> str | None:
     if time is None or len(time) < 10 or time[4] != "-" or time[7] != "-":
         return None
     return time[:10]
-
-
-def json_type(value: Any) -> str:
-    """The JSON type of ``value`` (``integer`` and ``number`` are both ``number``)."""
-    return schemas._json_type(value)
-
-
-def _short(value: Any) -> str:
-    text = schemas._short(value)
-    return text if len(text) <= _EXAMPLE_CHARS else text[: _EXAMPLE_CHARS - 3] + "..."

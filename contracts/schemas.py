@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import resources
@@ -31,6 +31,7 @@ from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Any
 
 from contracts.errors import InputError, SchemaError, UsageError
+from contracts.jsontext import format_path, json_type, short
 
 if TYPE_CHECKING:
     import jsonschema_rs
@@ -69,7 +70,6 @@ BASE_URI = "https://r360-webhooks.example/schemas/v1/"
 
 # The top-level schema whose ``anyOf`` lists every known event envelope.
 _WEBHOOK = "webhook"
-_MAX_VALUE_REPR = 60
 
 JSON = Any
 
@@ -261,7 +261,7 @@ class SchemaSet:
         if event is not None:
             return self.spec_for(event)
         if not isinstance(payload, Mapping):
-            return Violation("$", "type", f"expected a JSON object, got {_json_type(payload)}")
+            return Violation("$", "type", f"expected a JSON object, got {json_type(payload)}")
         spec = self.envelope_of(payload)
         if spec is not None:
             return spec
@@ -270,7 +270,7 @@ class SchemaSet:
         return Violation(
             "$",
             "event",
-            f"not a known v1 event (event {_short(found)}, keys {sorted(payload)}); known: {known}",
+            f"not a known v1 event (event {short(found)}, keys {sorted(payload)}); known: {known}",
         )
 
     # --- validation -------------------------------------------------------------------------
@@ -435,38 +435,6 @@ def validate(payload: JSON, *, event: str | None = None) -> list[Violation]:
 def is_valid(payload: JSON, *, event: str | None = None) -> bool:
     """``validate(payload, event=event) == []``, at jsonschema-rs speed for a valid body."""
     return bundled().is_valid(payload, event=event)
-
-
-def _json_type(value: JSON) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, Mapping):
-        return "object"
-    return "array"
-
-
-def _short(value: JSON) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= _MAX_VALUE_REPR else text[: _MAX_VALUE_REPR - 3] + "..."
-
-
-def format_path(parts: Sequence[str | int] | Iterator[str | int]) -> str:
-    """A JSONPath such as ``$.transaction.forms[0]["CheckBox A"]`` for a sequence of keys."""
-    text = "$"
-    for part in parts:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif part.isidentifier():
-            text += f".{part}"
-        else:
-            text += f"[{json.dumps(part, ensure_ascii=False)}]"
-    return text
 
 
 def example_bytes(name: str) -> bytes:

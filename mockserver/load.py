@@ -1,11 +1,11 @@
 """Load mode: a sustained or ramped rate of webhooks, measured second by second.
 
-A :class:`LoadRun` drives one consumer at a :class:`LoadPlan` (``rate`` requests started per
-second for ``duration_s``, or with ``ramp`` a linear climb from :data:`RAMP_START_RATE` to
-``rate``), sending seeded valid and evolved bodies (:class:`contracts.bulk.BodyMix`) through
-the ordinary :class:`~mockserver.delivery.Sender` and its bulk engine (aiohttp on the real
-network). Retries are off: each request counts once, so what a second shows is what the
-consumer answered to that second's load.
+A :class:`LoadRun` drives one consumer at a :class:`~mockserver.load_plan.LoadPlan` (``rate``
+requests started per second for ``duration_s``, or with ``ramp`` a linear climb), sending seeded
+valid and evolved bodies (:class:`contracts.bulk.BodyMix`) through the ordinary
+:class:`~mockserver.delivery.Sender` and its bulk engine (aiohttp on the real network). Retries
+are off: each request counts once, so what a second shows is what the consumer answered to that
+second's load.
 
 Measurement: every attempt lands in the second in which it *started* (its ``started_at``, taken
 right before the request goes out), whenever its answer comes; a :class:`Series` keeps per
@@ -24,7 +24,6 @@ draws a result with matplotlib.
 
 from __future__ import annotations
 
-import math
 import threading
 from array import array
 from collections import Counter
@@ -34,11 +33,12 @@ from typing import Any
 
 from contracts.bulk import BulkBody
 from mockserver.delivery import Delivery, Engine, Sender
-from mockserver.delivery.pacing import PlanPacer, check_rate
+from mockserver.delivery.pacing import PlanPacer
 from mockserver.delivery.records import Attempt
 from mockserver.delivery.sender import check_concurrency
 from mockserver.delivery.summary import percentile
 from mockserver.errors import UsageError
+from mockserver.load_plan import RAMP_START_RATE, LoadPlan
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -51,78 +51,10 @@ __all__ = [
     "Series",
 ]
 
-#: Where a ramp starts (requests per second), or the asked rate when that is lower.
-RAMP_START_RATE = 1.0
 #: Requests in flight at most; a slow consumer needs about rate x latency of them.
 DEFAULT_CONCURRENCY = 64
 #: Version of the JSON report (``LoadResult.to_json``); bumped on an incompatible change.
 REPORT_VERSION = 1
-
-
-#: The longest load run: a day (a soak beyond that is a job for Locust's distributed runners).
-MAX_DURATION_S = 86_400.0
-
-
-def _duration(value: float) -> float:
-    if not 0 < value <= MAX_DURATION_S:  # also refuses NaN and infinities
-        raise UsageError(
-            f"--duration {value:g} must be more than 0 and at most {MAX_DURATION_S:g} s"
-        )
-    return float(value)
-
-
-@dataclass(frozen=True, slots=True)
-class LoadPlan:
-    """How many requests to start when: ``rate`` per second for ``duration_s``, or a ramp."""
-
-    rate: float
-    duration_s: float
-    ramp: bool = False
-
-    def __post_init__(self) -> None:
-        check_rate(self.rate, "--rate")
-        _duration(self.duration_s)
-
-    @property
-    def start_rate(self) -> float:
-        """The rate at the first start: :data:`RAMP_START_RATE` on a ramp, else ``rate``."""
-        return min(RAMP_START_RATE, self.rate) if self.ramp else self.rate
-
-    @property
-    def seconds(self) -> int:
-        """Buckets in the series: one per started second of the duration."""
-        return math.ceil(self.duration_s)
-
-    @property
-    def total(self) -> float:
-        """Requests the whole plan asks for."""
-        return self.expected(0.0, self.duration_s)
-
-    def rate_at(self, t: float) -> float:
-        """Asked requests per second at ``t`` seconds after the first start."""
-        if not self.ramp:
-            return self.rate
-        share = min(max(t / self.duration_s, 0.0), 1.0)
-        return self.start_rate + (self.rate - self.start_rate) * share
-
-    def expected(self, start: float, end: float) -> float:
-        """Requests the plan asks for in ``[start, end)`` (exact: the rate is linear)."""
-        start, end = max(start, 0.0), min(end, self.duration_s)
-        if end <= start:
-            return 0.0
-        return (end - start) * (self.rate_at(start) + self.rate_at(end)) / 2
-
-    def interval_after(self, t: float) -> float:
-        """Seconds from a start at ``t`` to the next: when the plan's integral has grown by 1.
-
-        With rate ``r`` and slope ``k`` that is the root of ``r d + k d^2 / 2 = 1``, written as
-        ``2 / (r + sqrt(r^2 + 2k))`` so that it stays exact as ``k`` goes to 0 (``1 / r``).
-        """
-        rate = self.rate_at(t)
-        slope = 0.0
-        if self.ramp and t < self.duration_s:
-            slope = (self.rate - self.start_rate) / self.duration_s
-        return 2.0 / (rate + math.sqrt(rate * rate + 2.0 * slope))
 
 
 def classify(attempt: Attempt) -> str:

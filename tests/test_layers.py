@@ -124,3 +124,31 @@ def test_the_floors_are_as_designed() -> None:
     assert floor("contracts.verifier") == floor("contracts.verifier.checks.tls") == 3
     assert floor("contracts.cli.send") == floor("contracts.plugin") == floor("contracts.suite") == 4
     assert floor("httpx") is None and floor("contractsx") is None
+
+
+#: The largest a module of the packages may grow (issue 10: "smaller rooms"); past it, a module
+#: holds more than one job and should give one away.
+MAX_MODULE_LINES = 450
+
+
+def oversized_modules(root: Path) -> list[str]:
+    """``path: N lines`` for each module of the packages longer than :data:`MAX_MODULE_LINES`."""
+    found = []
+    for top in ("contracts", "mockserver"):
+        for path in sorted((root / top).rglob("*.py")):
+            lines = len(path.read_text(encoding="utf-8").splitlines())
+            if lines > MAX_MODULE_LINES:
+                found.append(f"{path.relative_to(root)}: {lines} lines")
+    return found
+
+
+def test_no_module_outgrows_its_room() -> None:
+    assert oversized_modules(ROOT) == []
+
+
+def test_an_oversized_module_is_named(tmp_path: Path) -> None:
+    (tmp_path / "contracts").mkdir()
+    (tmp_path / "mockserver").mkdir()
+    (tmp_path / "contracts" / "fits.py").write_text("x = 1\n" * MAX_MODULE_LINES)
+    (tmp_path / "mockserver" / "big.py").write_text("x = 1\n" * (MAX_MODULE_LINES + 1))
+    assert oversized_modules(tmp_path) == [f"mockserver/big.py: {MAX_MODULE_LINES + 1} lines"]

@@ -22,6 +22,7 @@ from contracts.evolution._base import (
     records,
     set_at,
 )
+from contracts.jsontext import short
 
 _TRANSACTION = frozenset({"transaction.create"})
 _NEW_FIELDS = (
@@ -60,7 +61,7 @@ class AddedField(Change):
         value = any_json(c)
         node.value[key] = value
         path = schemas.format_path((*node.path, key))
-        return AppliedChange(self.name, f"added {path} = {schemas._short(value)}", (path,))
+        return AppliedChange(self.name, f"added {path} = {short(value)}", (path,))
 
 
 class NewChecklistField(Change):
