@@ -205,27 +205,28 @@ class _Recovery:
 
 def _redeliver(ctx: CheckContext, rejected: list[Delivery]) -> _Recovery:
     """Send every rejected body again once its Retry-After has passed, as Record360 would."""
-    started = time.monotonic()
+    clock = ctx.clock  # one clock for the waits, the deadline and the attempts' started_at
+    started = clock.now()
     deadline = started + min(ctx.options.recovery_budget_s, ctx.remaining_s())
     recovery = _Recovery()
     due = []
     for index, delivery in enumerate(rejected):
         last = delivery.attempts[-1]
         wait = throttle_wait(last)
-        if last.started_at + wait > ctx.clock.now() + (deadline - time.monotonic()):
+        if last.started_at + wait > deadline:
             recovery.overlong = True
             wait = _EARLY_S
         due.append((last.started_at + wait, index, delivery))
     for when, _, original in sorted(due):
-        wait = when - ctx.clock.now()
+        wait = min(when, deadline) - clock.now()
         if wait > 0:
-            ctx.clock.sleep(min(wait, max(deadline - time.monotonic(), 0)))
+            clock.sleep(wait)
         again = _again(ctx, original, deadline, poll=recovery.overlong)
         if again is None or again.attempts[-1].status in (429, None):
             recovery.never.append(again or original)  # still limited, or no answer at all
         elif not accepted(again):
             recovery.refused.append(again)
-    recovery.elapsed_s = time.monotonic() - started
+    recovery.elapsed_s = clock.now() - started
     return recovery
 
 
@@ -236,10 +237,10 @@ def _again(
     time. With ``poll``, a 429 asking for more than the run has is offered again every
     :data:`_EARLY_S` until the deadline, to learn whether the limit had in fact lifted."""
     delivery = None
-    while time.monotonic() <= deadline:
+    while ctx.clock.now() <= deadline:
         delivery = ctx.deliver(original.body, event=original.event, key=original.id)
         last = delivery.attempts[-1]
         if not poll or last.status != 429 or throttle_wait(last) <= _EARLY_S:
             return delivery
-        ctx.clock.sleep(min(_EARLY_S, max(deadline - time.monotonic(), 0)))
+        ctx.clock.sleep(min(_EARLY_S, max(deadline - ctx.clock.now(), 0)))
     return delivery
