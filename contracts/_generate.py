@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any
-
-from referencing._core import Resolver
+from typing import TYPE_CHECKING, Any
 
 from contracts import _realism, schemas
 from contracts._choice import PLAIN, Chooser
 from contracts.walk import resolve
+
+if TYPE_CHECKING:  # referencing loads when a registry is built, not with this module
+    from referencing._core import Resolver
 
 Gen = Callable[[Chooser], Any]
 

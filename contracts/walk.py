@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from referencing._core import Resolver
+from typing import TYPE_CHECKING, Any
 
 from contracts import schemas
+
+if TYPE_CHECKING:  # referencing loads when a registry is built, not with this module
+    from referencing._core import Resolver
 
 __all__ = ["Node", "is_record", "iter_nodes", "resolve"]
 

@@ -38,7 +38,7 @@ from mockserver.delivery.records import Attempt
 from mockserver.delivery.sender import check_concurrency
 from mockserver.delivery.summary import percentile
 from mockserver.errors import UsageError
-from mockserver.load_plan import RAMP_START_RATE, LoadPlan
+from mockserver.load_plan import DEFAULT_CONCURRENCY, RAMP_START_RATE, LoadPlan
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -51,8 +51,6 @@ __all__ = [
     "Series",
 ]
 
-#: Requests in flight at most; a slow consumer needs about rate x latency of them.
-DEFAULT_CONCURRENCY = 64
 #: Version of the JSON report (``LoadResult.to_json``); bumped on an incompatible change.
 REPORT_VERSION = 1
 

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from mockserver.delivery.pacing import check_rate
 from mockserver.errors import UsageError
 
-__all__ = ["MAX_DURATION_S", "RAMP_START_RATE", "LoadPlan"]
+__all__ = ["DEFAULT_CONCURRENCY", "MAX_DURATION_S", "RAMP_START_RATE", "LoadPlan"]
+
+#: Requests in flight at most; a slow consumer needs about rate x latency of them.
+DEFAULT_CONCURRENCY = 64
 
 #: Where a ramp starts (requests per second), or the asked rate when that is lower.
 RAMP_START_RATE = 1.0

@@ -56,6 +56,27 @@ def test_a_usage_error_of_each_command_loads_nothing_heavy(command: str) -> None
     assert loaded([command, "--no-such-option"]) == []
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_commands_help_loads_nothing_heavy(command: str) -> None:
+    """The lists a help text names (checks, retry presets, events) come from light modules."""
+    assert loaded([command, "--help"]) == []
+
+
+#: A value each command refuses after parsing (a range argparse cannot express).
+OUT_OF_RANGE = {
+    "send": ["send", "http://127.0.0.1:9/x", "--count", "-1"],
+    "verify": ["verify", "http://127.0.0.1:9/x", "--examples", "-1"],
+    "load": ["load", "http://127.0.0.1:9/x", "--rate", "-1", "--duration", "1"],
+    "serve": ["serve", "--port", "70000"],
+    "consumer": ["consumer", "--port", "70000"],
+}
+
+
+@pytest.mark.parametrize("command", OUT_OF_RANGE)
+def test_a_value_out_of_range_is_refused_before_anything_heavy_loads(command: str) -> None:
+    assert loaded(OUT_OF_RANGE[command]) == []
+
+
 def test_the_probe_sees_a_heavy_import_when_there_is_one() -> None:
     """The check can fail: running a command that validates does load the validators."""
     assert "jsonschema_rs" in loaded(["validate", "/dev/null"])

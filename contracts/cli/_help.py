@@ -23,9 +23,9 @@ def _events() -> str:
 
 
 def _checks() -> str:
-    from contracts.verifier import REGISTRY
+    from contracts.verifier.check_names import CHECK_NAMES
 
-    return ", ".join(REGISTRY)
+    return ", ".join(CHECK_NAMES)
 
 
 def _changes() -> str:
@@ -41,7 +41,7 @@ def _presets() -> str:
 
 
 def _ramp_start() -> str:
-    from mockserver.load import RAMP_START_RATE
+    from mockserver.load_plan import RAMP_START_RATE
 
     return f"{RAMP_START_RATE:g}"
 
@@ -53,7 +53,7 @@ def _evolved_share() -> str:
 
 
 def _load_concurrency() -> str:
-    from mockserver.load import DEFAULT_CONCURRENCY
+    from mockserver.load_plan import DEFAULT_CONCURRENCY
 
     return str(DEFAULT_CONCURRENCY)
 

@@ -37,11 +37,11 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_listen("127.0.0.1", args.port)  # before any import: a usage error answers at once
     from mockserver.consumer import ConsumerConfig
     from mockserver.serving import serve_consumer
     from mockserver.settings import delivery_settings
 
-    check_listen("127.0.0.1", args.port)
     auth = delivery_settings(auth=args.auth).auth if args.auth else None
     config = ConsumerConfig(auth=auth, rate=args.rate, path=args.path)
     with ExitStack() as stack:

@@ -68,6 +68,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mockserver.load_plan import LoadPlan
+
+    LoadPlan(args.rate, args.duration, args.ramp)  # rate and duration checked before the engines
     from contracts.cli._load_run import run_load  # the run and its tables: only when asked for
 
     return run_load(args)

@@ -80,17 +80,19 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The light checks first: a usage error answers before the engines load.
     from mockserver.delivery.pacing import check_rate
     from mockserver.delivery.retry import parse_retry
-    from mockserver.delivery.sender import MAX_TIMEOUT_S, check_concurrency
 
     if args.count is not None and args.count < 1:
         raise UsageError(f"--count {args.count} must be at least 1")
     if args.rate is not None:
         check_rate(args.rate, "--rate")
+    parse_retry(args.retry)  # a bad schedule is a usage error before anything else happens
+    from mockserver.delivery.sender import MAX_TIMEOUT_S, check_concurrency
+
     check_concurrency(args.concurrency, "--concurrency")
     workers = _workers(args.workers)
-    parse_retry(args.retry)  # a bad schedule is a usage error before anything else happens
     for flag, value in (("--connect-timeout", args.connect_timeout),
                         ("--read-timeout", args.read_timeout)):  # fmt: skip
         if not 0 < value <= MAX_TIMEOUT_S:

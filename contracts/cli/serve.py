@@ -67,9 +67,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_listen(args.host, args.port)  # before any import: a usage error answers at once
     from mockserver.server.config import ServerConfig, load_config
 
-    check_listen(args.host, args.port)
     config = (
         load_config(args.config, allow_link_local=args.allow_link_local)
         if args.config

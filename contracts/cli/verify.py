@@ -75,13 +75,9 @@ def add_check_options(parser: Any) -> None:
 
 
 def options_from(args: argparse.Namespace) -> tuple[list[str] | None, VerifyOptions]:
-    from contracts.verifier import REGISTRY, VerifyOptions
-    from contracts.verifier.context import check_ledger, parse_max_time
-    from contracts.verifier.corpus import read_corpus
     from mockserver.delivery.pacing import check_rate
 
-    checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
-    REGISTRY.select(checks)  # unknown names fail before anything is sent
+    # The numbers first, before the verifier (httpx, Hypothesis, Rich) loads.
     for flag, value, high in (("--examples", args.examples, 10_000),
                               ("--burst", args.burst, 100_000),
                               ("--burst-concurrency", args.burst_concurrency, 4096)):  # fmt: skip
@@ -91,6 +87,12 @@ def options_from(args: argparse.Namespace) -> tuple[list[str] | None, VerifyOpti
         raise UsageError(f"--latency-bound {args.latency_bound} must be seconds > 0 and <= 3600")
     if args.burst_rate is not None:
         check_rate(args.burst_rate, "--burst-rate")
+    from contracts.verifier import REGISTRY, VerifyOptions
+    from contracts.verifier.context import check_ledger, parse_max_time
+    from contracts.verifier.corpus import read_corpus
+
+    checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
+    REGISTRY.select(checks)  # unknown names fail before anything is sent
     options = VerifyOptions(
         examples=args.examples,
         seed=args.seed,
@@ -107,9 +109,9 @@ def options_from(args: argparse.Namespace) -> tuple[list[str] | None, VerifyOpti
 
 
 def run(args: argparse.Namespace) -> int:
+    checks, options = options_from(args)
     from contracts.verifier.target import Target
 
-    checks, options = options_from(args)
     check_output("--report-json", args.report_json)
     settings = settings_from_args(args)
     assert settings.url is not None

@@ -12,12 +12,38 @@ Checks are plain functions registered once with :func:`check`; each returns a :c
 
 from __future__ import annotations
 
-from contracts.verifier import checks as _checks  # noqa: F401  (registers the nine checks)
-from contracts.verifier.context import CheckContext, VerifyOptions
-from contracts.verifier.finding import STATUSES, Finding, Status
-from contracts.verifier.registry import REGISTRY, check
-from contracts.verifier.report import Report, print_report, verify
-from contracts.verifier.target import Target
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from contracts.verifier.context import CheckContext, VerifyOptions
+    from contracts.verifier.finding import STATUSES, Finding, Status
+    from contracts.verifier.registry import REGISTRY, check
+    from contracts.verifier.report import Report, print_report, verify
+    from contracts.verifier.target import Target
+
+#: Where each public name lives; a module is imported when one of its names is first asked for
+#: (PEP 562), so the CLI can name the checks in ``--help`` (:mod:`contracts.verifier.check_names`)
+#: without loading the HTTP clients and Hypothesis the checks run on.
+_HOMES = {
+    "CheckContext": "context", "VerifyOptions": "context",
+    "STATUSES": "finding", "Finding": "finding", "Status": "finding",
+    "REGISTRY": "registry", "check": "registry",
+    "Report": "report", "print_report": "report", "verify": "report",
+    "Target": "target",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name == "REGISTRY":  # the registry is complete only once every check has registered
+        importlib.import_module(f"{__name__}.checks")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "REGISTRY",

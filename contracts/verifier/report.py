@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from contracts.verifier import checks as _checks  # noqa: F401  (each check registers on import)
 from contracts.verifier.context import BudgetSpent, CheckContext, VerifyOptions
 from contracts.verifier.finding import STATUSES, Finding
 from contracts.verifier.probe import Probe, probe

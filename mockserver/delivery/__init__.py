@@ -15,13 +15,40 @@ Floor 2 (DESIGN.md, "Layers"). The pieces, each with one job:
 
 from __future__ import annotations
 
-from mockserver.delivery.clock import Clock, FakeClock, SystemClock
-from mockserver.delivery.delivery_log import DeliveryLog, read_log
-from mockserver.delivery.records import Attempt, Delivery
-from mockserver.delivery.retry import PRESETS, RetryPolicy, parse_retry
-from mockserver.delivery.sender import Engine, HeaderSource, Sender
-from mockserver.delivery.summary import Summary
-from mockserver.delivery.tls import InsecureTLSWarning
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mockserver.delivery.clock import Clock, FakeClock, SystemClock
+    from mockserver.delivery.delivery_log import DeliveryLog, read_log
+    from mockserver.delivery.records import Attempt, Delivery
+    from mockserver.delivery.retry import PRESETS, RetryPolicy, parse_retry
+    from mockserver.delivery.sender import Engine, HeaderSource, Sender
+    from mockserver.delivery.summary import Summary
+    from mockserver.delivery.tls import InsecureTLSWarning
+
+#: Where each public name lives. The package imports a module only when one of its names is
+#: asked for (PEP 562), so ``from mockserver.delivery.retry import PRESETS`` (the CLI's help)
+#: does not load httpx, aiohttp and Rich with the sender.
+_HOMES = {
+    "Clock": "clock", "FakeClock": "clock", "SystemClock": "clock",
+    "DeliveryLog": "delivery_log", "read_log": "delivery_log",
+    "Attempt": "records", "Delivery": "records",
+    "PRESETS": "retry", "RetryPolicy": "retry", "parse_retry": "retry",
+    "Engine": "sender", "HeaderSource": "sender", "Sender": "sender",
+    "Summary": "summary",
+    "InsecureTLSWarning": "tls",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "PRESETS",
