@@ -147,6 +147,8 @@ def test_dead_letters_exit_1_and_say_why_without_leaking_the_secret(
     assert code == 1
     assert "  dead-lettered  3  (exhausted: 3)" in out.out
     assert "first dead letter:" in out.out and "status 500" in out.out
+    # The echoed reason is long; piped output still fits 100 columns.
+    assert max(len(line) for line in out.out.splitlines()) <= 100, out.out
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert [r["status"] for r in records] == ["dead-lettered"] * 3
     assert all(len(r["attempts"]) == 2 for r in records)

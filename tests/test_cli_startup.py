@@ -107,3 +107,11 @@ def nothing_listening() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/hooks"
+
+
+@pytest.mark.parametrize("module", ["contracts", "contracts.cli"])
+def test_python_dash_m_runs_the_cli(module: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and "usage: r360-webhooks" in done.stdout, done.stderr

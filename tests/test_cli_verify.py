@@ -93,6 +93,7 @@ def test_demo_verifies_the_reference_consumer(capsys: pytest.CaptureFixture[str]
     assert main(["demo", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert "9 passed, 0 failed, 0 inconclusive, 0 warnings, 0 skipped" in out
+    assert max(len(line) for line in out.splitlines()) <= 100, out  # piped: 100 columns
 
 
 def test_rich_markup_from_the_consumer_is_printed_as_text(

@@ -32,8 +32,8 @@ def run(args: argparse.Namespace) -> int:
     auth = JwtAuth("HS256", secrets.token_urlsafe(32), issuer="record360")
     config = ConsumerConfig(auth=auth, rate=args.rate, burst=10)
     with serve_consumer(config, tls=True) as running:
-        print(f"reference consumer: {running.url} (TLS from a throwaway CA, JWT HS256, "
-              f"{args.rate:g} deliveries/s)")  # fmt: skip
+        print(f"reference consumer: {running.url}")
+        print(f"  TLS from a throwaway CA, JWT HS256, {args.rate:g} deliveries/s")
         settings = delivery_settings(running.url, auth=auth, ca_bundle=str(running.ca_pem_path))
         target = Target.from_url(running.url, ca_bundle=settings.ca_bundle)
         options = VerifyOptions(ledger=running.ledger_url, seed=args.seed)

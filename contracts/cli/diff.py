@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from contracts.cli._width import echo
 from contracts.schemas import BUNDLED
 
 if TYPE_CHECKING:  # imported when the command runs: --help and usage errors stay instant
@@ -57,7 +58,11 @@ def run(args: argparse.Namespace) -> int:
     differences = diff(old, new)
     failed = any(d.severity >= fail_on for d in differences)
     render = {"text": text, "json": as_json, "markdown": markdown, "junit": junit}[args.format]
-    print(render(differences, old=old.source, new=new.source, fail_on=fail_on), end="")
+    shown = render(differences, old=old.source, new=new.source, fail_on=fail_on)
+    if args.format == "text":
+        echo(shown, end="")  # a CI log gets 100 columns; json, markdown and junit stay whole
+    else:
+        print(shown, end="")
     return 1 if failed else 0
 
 

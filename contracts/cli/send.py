@@ -11,6 +11,7 @@ from contracts.cli._delivery_options import add_delivery_options, settings_from_
 from contracts.cli._outputs import check_output
 from contracts.cli._progress import progress_bar
 from contracts.cli._send_work import Bodies, Plan, auto_workers, deliver, read_payload
+from contracts.cli._width import echo
 from contracts.errors import UsageError
 
 if TYPE_CHECKING:  # imported when the command runs: --help and usage errors stay instant
@@ -182,20 +183,20 @@ def _print_summary(
 ) -> None:
     rate = summary.total / summary.elapsed_s if summary.elapsed_s > 0 else 0.0
     how = f", {workers} worker processes" if workers > 1 else ""
-    print(f"sent {summary.total} to {url} in {summary.elapsed_s:.2f} s ({rate:.1f}/s{how})")
-    print(f"  delivered      {summary.delivered}")
-    print(f"  retried        {summary.retried}  (needed more than one attempt)")
+    echo(f"sent {summary.total} to {url} in {summary.elapsed_s:.2f} s ({rate:.1f}/s{how})")
+    echo(f"  delivered      {summary.delivered}")
+    echo(f"  retried        {summary.retried}  (needed more than one attempt)")
     reasons = ", ".join(f"{k}: {v}" for k, v in sorted(summary.reasons.items()))
-    print(f"  dead-lettered  {summary.dead_lettered}" + (f"  ({reasons})" if reasons else ""))
+    echo(f"  dead-lettered  {summary.dead_lettered}" + (f"  ({reasons})" if reasons else ""))
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(summary.statuses.items()))
-    print(f"  attempts       {summary.attempts}  ({statuses})")
+    echo(f"  attempts       {summary.attempts}  ({statuses})")
     if summary.latency_p50_s is not None:
         p50, p95, p99 = (
             1000 * (v or 0.0)
             for v in (summary.latency_p50_s, summary.latency_p95_s, summary.latency_p99_s)
         )
-        print(f"  latency        p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms")
+        echo(f"  latency        p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms")
     if dead is not None:
-        print(f"  first dead letter: {dead.id}: {dead.detail}")
+        echo(f"  first dead letter: {dead.id}: {dead.detail}")
     if log:
-        print(f"  log            {log}")
+        echo(f"  log            {log}")
