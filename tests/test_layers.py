@@ -152,3 +152,15 @@ def test_an_oversized_module_is_named(tmp_path: Path) -> None:
     (tmp_path / "contracts" / "fits.py").write_text("x = 1\n" * MAX_MODULE_LINES)
     (tmp_path / "mockserver" / "big.py").write_text("x = 1\n" * (MAX_MODULE_LINES + 1))
     assert oversized_modules(tmp_path) == [f"mockserver/big.py: {MAX_MODULE_LINES + 1} lines"]
+
+
+@pytest.mark.parametrize("package", ["contracts.verifier", "mockserver.delivery"])
+def test_every_lazy_public_name_resolves(package: str) -> None:
+    """A package that imports its names on demand still has every name it lists in __all__."""
+    import importlib
+
+    module = importlib.import_module(package)
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'missing'"):
+        module.missing  # noqa: B018

@@ -12,8 +12,9 @@ Checks are plain functions registered once with :func:`check`; each returns a :c
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from contracts._lazy import lazy_names
 
 if TYPE_CHECKING:
     from contracts.verifier.context import CheckContext, VerifyOptions
@@ -34,15 +35,8 @@ _HOMES = {
 }  # fmt: skip
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    if name == "REGISTRY":  # the registry is complete only once every check has registered
-        importlib.import_module(f"{__name__}.checks")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
+# The registry is complete only once every check module has registered its check.
+__getattr__ = lazy_names(__name__, _HOMES, globals(), first={"REGISTRY": "checks"})
 
 
 __all__ = [

@@ -15,8 +15,9 @@ Floor 2 (DESIGN.md, "Layers"). The pieces, each with one job:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from contracts._lazy import lazy_names
 
 if TYPE_CHECKING:
     from mockserver.delivery.clock import Clock, FakeClock, SystemClock
@@ -41,13 +42,7 @@ _HOMES = {
 }  # fmt: skip
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOMES, globals())
 
 
 __all__ = [
