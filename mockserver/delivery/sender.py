@@ -16,8 +16,9 @@ an injected :class:`random.Random`, so a 75-hour schedule runs in milliseconds i
 User input (a URL with credentials in it, an ``--auth`` SPEC, ``env:`` header values) reaches a
 sender through :func:`mockserver.settings.delivery_settings`, the one place that turns it into
 credentials and a redactor. A library caller who passes a URL with user info gets the same
-treatment (:meth:`mockserver.urls.WebhookUrl.credentials`): Basic credentials whose secrets the
-redactor knows, never a header the HTTP client adds behind the redactor's back.
+treatment, through the same function (:meth:`mockserver.urls.WebhookUrl.delivery_auth`): Basic
+credentials whose secrets the redactor knows, never a header the HTTP client adds behind the
+redactor's back.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from mockserver.auth import AuthScheme
 from mockserver.delivery.bulk import BulkRun
 from mockserver.delivery.clock import Clock, SystemClock
 from mockserver.delivery.core import (
@@ -146,18 +146,7 @@ class Sender:
     ) -> None:
         checked = parse_webhook_url(url, option="target URL")
         redactor = redactor if redactor is not None else Redactor()
-        if checked.has_credentials:
-            if auth is not None:
-                raise UsageError(
-                    f"target URL {checked.url!r} carries credentials and auth was given too; "
-                    "pass the credentials one way"
-                )
-            auth = checked.credentials(option="target URL")
-        if isinstance(auth, AuthScheme):  # what a consumer might echo back is known up front
-            for secret in auth.secrets():
-                redactor.add_secret(secret)
-            for name in auth.sensitive_headers():
-                redactor.add_sensitive_header(name)
+        auth = checked.delivery_auth(auth, redactor, option="target URL", auth_option="auth")
         if body_limit < 0:
             raise UsageError(f"body_limit {body_limit!r} must be a number of bytes >= 0")
         if max_connections < 1:
