@@ -35,6 +35,7 @@ import aiohttp
 
 from mockserver.delivery.bulk import BulkRun
 from mockserver.delivery.core import DeliveryCore
+from mockserver.delivery.headers import merge_headers
 from mockserver.delivery.pacing import Pacer
 from mockserver.delivery.recorder import AttemptRecorder
 from mockserver.delivery.records import Attempt, Delivery
@@ -55,7 +56,6 @@ PENDING_PER_SLOT = 16
 _T = TypeVar("_T")
 #: Distinct request header sets remembered (body lengths mostly); the cache starts over beyond.
 _HEADER_CACHE_SIZE = 4096
-_PRESET = frozenset({"host", "accept", "connection", "content-length"})
 
 
 class AioEngine:
@@ -254,14 +254,12 @@ class _Run:
         key = (tuple(headers.items()), length)
         wire = self._wire_cache.get(key)
         if wire is None:
-            wire = {"Host": self._host, "Accept": "*/*", "Connection": "keep-alive"}
-            for name, value in headers.items():
-                lowered = name.lower()
-                if lowered in _PRESET:  # the sender's own value replaces the preset one
-                    for existing in [k for k in wire if k.lower() == lowered]:
-                        del wire[existing]
-                wire[name] = value
-            wire["Content-Length"] = str(length)
+            # httpx's own: its client's defaults under the sender's headers (one merge rule).
+            wire = merge_headers(
+                {"Host": self._host, "Accept": "*/*", "Connection": "keep-alive"},
+                headers,
+                {"Content-Length": str(length)},
+            )
             if len(self._wire_cache) >= _HEADER_CACHE_SIZE:
                 self._wire_cache.clear()
             self._wire_cache[key] = wire
