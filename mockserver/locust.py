@@ -60,7 +60,7 @@ from locust.runners import MasterRunner
 
 from contracts.bulk import DEFAULT_EVOLVED_SHARE, BodyMix
 from mockserver.auth import AuthScheme
-from mockserver.delivery.headers import default_headers, merge_headers
+from mockserver.delivery.headers import RequestHeaders
 from mockserver.errors import UsageError
 from mockserver.settings import LOCUST, DeliverySettings, delivery_settings
 
@@ -211,19 +211,18 @@ class Record360User(FastHttpUser):
             self.ssl_context_factory = _ssl_factory(settings.ca_bundle)
         super().__init__(environment)
         self.client.client.cookiejar = None  # stateless, as Record360's sender is
-        self._auth = delivery.auth
-        self._headers = merge_headers(default_headers(), delivery.headers)
+        # The sender's headers, credentials minted per request (a JWT expires) and redacted.
+        self._headers = RequestHeaders(
+            delivery.headers, auth=delivery.auth, redactor=delivery.redactor
+        )
 
     @task
     def post_webhook(self) -> None:
         body = next(_bodies(self.environment))
-        headers = dict(self._headers)
-        if self._auth is not None:
-            merge_headers(headers, self._auth.headers())  # minted per request (a JWT expires)
         with self.client.post(
             "",
             data=body.body,  # type: ignore[arg-type]  # bytes are sent as they are; the hint is narrow
-            headers=headers,
+            headers=self._headers(),
             name=NAME,
             catch_response=True,
             allow_redirects=False,

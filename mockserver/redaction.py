@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 PLACEHOLDER = "[REDACTED]"
 
@@ -41,6 +42,14 @@ RECENT_SECRETS = 512
 # Secrets shorter than this are not scrubbed from free text: replacing "a" everywhere would wreck
 # the output while hiding nothing. Header-level redaction still hides them.
 _MIN_SCRUB_LENGTH = 4
+
+
+class Credentials(Protocol):
+    """What a credential scheme tells a redactor (:class:`mockserver.auth.AuthScheme` does)."""
+
+    def secrets(self) -> Iterable[str]: ...
+
+    def sensitive_headers(self) -> Iterable[str]: ...
 
 
 class Redactor:
@@ -89,6 +98,27 @@ class Redactor:
                     self._recent.popitem(last=False)
             self._secrets = tuple(sorted((*self._known, *self._recent), key=len, reverse=True))
             self._generation += 1
+
+    def register(self, credentials: Credentials) -> None:
+        """Learn every secret of ``credentials`` before anything is sent, so that a consumer
+        echoing one back, or an error naming it, is scrubbed from the first attempt on."""
+        for secret in credentials.secrets():
+            self.add_secret(secret)
+        for name in credentials.sensitive_headers():
+            self.add_sensitive_header(name)
+
+    def add_credentials(self, headers: Mapping[str, str]) -> None:
+        """Learn credential headers made for one request (a JWT minted per attempt).
+
+        Each name is sensitive; each value, and the token after a scheme word (``Bearer x``),
+        is an ephemeral secret: new every attempt, so remembered only while it is recent.
+        """
+        for name, value in headers.items():
+            self.add_sensitive_header(name)
+            self.add_secret(value, ephemeral=True)
+            _scheme, _, token = value.partition(" ")
+            if token:
+                self.add_secret(token, ephemeral=True)
 
     def add_sensitive_header(self, name: str) -> None:
         """Mark a header (for example a custom API-key header) as credential-bearing."""

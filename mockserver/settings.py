@@ -110,18 +110,11 @@ class DeliverySettings:
     def for_url(self, url: str) -> DeliverySettings:
         """The same settings aimed at ``url`` (checked; its user info becomes the credentials,
         registered with the same redactor), for a target chosen after the options were read."""
-        checked = parse_webhook_url(url, option=self.names.url)
-        scheme = self.auth
-        if checked.has_credentials:
-            if scheme is not None:
-                raise UsageError(
-                    f"{self.names.url} carries user info and {self.names.auth} was given too; "
-                    "pass the credentials one way",
-                    option=self.names.url,
-                )
-            scheme = checked.credentials(option=self.names.url)
-            assert scheme is not None
-            _register(self.redactor, scheme)
+        names = self.names
+        checked = parse_webhook_url(url, option=names.url)
+        scheme = checked.delivery_auth(
+            self.auth, self.redactor, option=names.url, auth_option=names.auth
+        )
         return dataclasses.replace(
             self,
             url=checked.url,
@@ -183,7 +176,7 @@ def delivery_settings(
     scheme = _auth(auth, _claims(jwt_claims, names), environ, names, secret_refs)
     redactor = Redactor()
     if scheme is not None:
-        _register(redactor, scheme)
+        redactor.register(scheme)
     extra = _headers(headers, environ, names, secret_refs, redactor)
     verify = _verify(ca_bundle, insecure, names)
     settings = DeliverySettings(
@@ -210,13 +203,6 @@ def _verify(ca_bundle: str | None, insecure: bool, names: OptionNames) -> ssl.SS
         return verify_setting(ca_bundle, insecure, warn=False)
     except UsageError as exc:
         raise UsageError(f"{names.ca_bundle}: {exc}", option=names.ca_bundle) from None
-
-
-def _register(redactor: Redactor, scheme: AuthScheme) -> None:
-    for secret in scheme.secrets():
-        redactor.add_secret(secret)
-    for name in scheme.sensitive_headers():
-        redactor.add_sensitive_header(name)
 
 
 def _claims(value: Mapping[str, str] | Sequence[str] | None, names: OptionNames) -> dict[str, str]:

@@ -9,9 +9,10 @@ copies disagreed (one let ``http:///x`` through, another echoed a password in it
   characters; anything else is one :class:`~mockserver.errors.UsageError` line naming the option
   and the fix;
 * user info (``https://user:pass@host/hook``) is split off: httpx would quietly turn it into a
-  Basic header that no redactor knows, so the settings factory (:mod:`mockserver.settings`)
-  makes it credentials instead, registered as secrets, and every displayed URL is the one
-  without it (:attr:`WebhookUrl.url`);
+  Basic header that no redactor knows, so it becomes credentials instead, registered as secrets
+  (:meth:`WebhookUrl.delivery_auth`, used by the settings factory and by a library caller's
+  :class:`~mockserver.delivery.sender.Sender` alike), and every displayed URL is the one without
+  it (:attr:`WebhookUrl.url`);
 * error messages show the URL through :func:`without_user_info`, never as given.
 """
 
@@ -19,11 +20,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 
-from mockserver.auth import BasicAuth
+from mockserver.auth import AuthScheme, BasicAuth
 from mockserver.errors import UsageError
+from mockserver.redaction import Redactor
 
 __all__ = ["MAX_URL_LENGTH", "WebhookUrl", "parse_webhook_url", "without_user_info"]
 
@@ -31,6 +34,7 @@ __all__ = ["MAX_URL_LENGTH", "WebhookUrl", "parse_webhook_url", "without_user_in
 MAX_URL_LENGTH = 2048
 _USER_INFO = re.compile(r"(//)[^/?#]*@")
 _EXAMPLE = "e.g. https://consumer.example/webhooks"
+_Auth = TypeVar("_Auth")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,35 @@ class WebhookUrl:
             raise UsageError(
                 f"{option}: the user info is not usable Basic credentials ({exc})"
             ) from None
+
+    def delivery_auth(
+        self,
+        auth: _Auth | None,
+        redactor: Redactor,
+        *,
+        option: str = "URL",
+        auth_option: str = "auth",
+    ) -> _Auth | BasicAuth | None:
+        """The credentials of deliveries to this URL, their secrets registered with ``redactor``.
+
+        The user info, or ``auth``, never both (two sources of credentials would leave one
+        unused, and a user guessing which). The one path from either to a redactor that knows
+        it: the settings factory and a :class:`~mockserver.delivery.sender.Sender` given a URL
+        directly both come here. ``option``/``auth_option`` spell the inputs for the error.
+        """
+        if self.has_credentials:
+            if auth is not None:
+                raise UsageError(
+                    f"{option} carries user info and {auth_option} was given too; "
+                    "pass the credentials one way",
+                    option=option,
+                )
+            chosen: _Auth | BasicAuth | None = self.credentials(option=option)
+        else:
+            chosen = auth
+        if isinstance(chosen, AuthScheme):  # what a consumer might echo back is known up front
+            redactor.register(chosen)
+        return chosen
 
 
 def without_user_info(text: str) -> str:

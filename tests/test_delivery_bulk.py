@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from mockserver.delivery import Sender
+from mockserver.delivery.bulk import BulkRun
 from mockserver.delivery.clock import FakeClock, SystemClock
 from mockserver.delivery.delivery_log import DeliveryLog, read_log
 from mockserver.delivery.pacing import TokenBucket
@@ -185,6 +186,16 @@ def test_a_sender_side_failure_stops_the_run_and_is_raised() -> None:
     ):
         s.deliver_many(events(), concurrency=4)
     assert pulled < 100
+
+
+def test_the_bulk_run_hands_out_nothing_once_a_failure_stopped_it() -> None:
+    """The stop rule lives in the run, so no engine can keep sending after a failure."""
+    run = BulkRun(iter([("e", 1), ("e", 2), ("e", 3)]), clock=FakeClock())
+    assert run.next_item() == ("e", 1)
+    run.fail(RuntimeError("the log's disk is full"))
+    assert run.next_item() is None
+    with pytest.raises(RuntimeError, match="disk is full"):
+        run.summary()
 
 
 def test_consumer_failures_never_raise_from_bulk() -> None:

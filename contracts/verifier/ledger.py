@@ -24,7 +24,7 @@ import httpx
 
 from contracts.verifier.context import CheckContext
 from mockserver.delivery.deadline import attempt_deadline
-from mockserver.delivery.headers import default_headers, merge_headers
+from mockserver.delivery.headers import RequestHeaders, default_headers
 from mockserver.delivery.httpx_deadline import deadline_transport
 from mockserver.delivery.tls import classify_transport_error
 
@@ -71,13 +71,14 @@ def _read(ctx: CheckContext, url: str) -> Any:
     same_origin = (absolute.scheme, absolute.host, absolute.port) == (
         base.scheme, base.host, base.port,
     )  # fmt: skip
-    headers = default_headers()
-    del headers["Content-Type"]
-    headers["Accept"] = "application/json"
-    if same_origin:
-        merge_headers(headers, ctx.settings.headers)
-        if ctx.auth is not None:
-            merge_headers(headers, ctx.auth.headers())
+    plain = default_headers()  # a GET: no body to describe, JSON wanted back
+    del plain["Content-Type"]
+    plain["Accept"] = "application/json"
+    headers = (
+        RequestHeaders(ctx.settings.headers, auth=ctx.auth, redactor=ctx.redactor, base=plain)()
+        if same_origin
+        else plain
+    )
     seconds = min(ctx.options.timeout_s, max(ctx.remaining_s(), 0.1))
     request = httpx.Request("GET", absolute, headers=headers)
     shown = _shown(ctx, str(absolute))

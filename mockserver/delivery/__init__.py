@@ -7,10 +7,13 @@ Floor 2 (DESIGN.md, "Layers"). The pieces, each with one job:
 * :mod:`~mockserver.delivery.retry` the retry policies (the only owner of a wait);
 * :mod:`~mockserver.delivery.recorder` turns what happened on the wire into an
   :class:`~mockserver.delivery.records.Attempt`, the same way for both engines;
-* :mod:`~mockserver.delivery.bulk` the one bulk run (summary, log, ``on_done``, first failure);
+* :mod:`~mockserver.delivery.bulk` the one bulk run (input, summary, log, ``on_done``, the
+  first failure stops it) and the :class:`~mockserver.delivery.bulk.BulkEngine` protocol;
+* :mod:`~mockserver.delivery.headers` the one assembly of a request's headers;
 * :mod:`~mockserver.delivery.httpx_engine` and :mod:`~mockserver.delivery.aiohttp_engine` only
-  move bytes;
-* :mod:`~mockserver.delivery.sender`: :class:`Sender`, the face that wires them together.
+  move bytes (each also says what it needs: TLS context, when it can run);
+* :mod:`~mockserver.delivery.sender`: :class:`Sender`, the face that chooses an engine and
+  delegates.
 """
 
 from __future__ import annotations

@@ -7,39 +7,49 @@ pool's O(n^2) scan, encode/httpx#3215), while one aiohttp event loop sends five 
 Why the semantics cannot drift: this module decides nothing. The
 :class:`~mockserver.delivery.core.DeliveryCore` starts each delivery, builds its headers per
 attempt and settles each attempt; the :mod:`~mockserver.delivery.recorder` records it; the
-:class:`~mockserver.delivery.bulk.BulkRun` counts, logs and hands it over. What is left here is
-moving bytes the way :mod:`~mockserver.delivery.httpx_engine` does: the same headers on the wire
-(in httpx's order and spelling), no redirects, no cookies, the connect and read timeouts and the
-attempt deadline, TLS from the same :class:`ssl.SSLContext` httpx would use, only the first
-``body_limit`` bytes of an answer read, raw, and a ``101 Switching Protocols`` nobody asked for
-refused as the protocol error h11 makes of it on httpx.
+:class:`~mockserver.delivery.bulk.BulkRun` hands out the input (none once the run stopped),
+counts, logs and hands each delivery over. What is left here is moving bytes the way
+:mod:`~mockserver.delivery.httpx_engine` does: the same headers on the wire (in httpx's order and
+spelling), no redirects, no cookies, the connect and read timeouts and the attempt deadline, TLS
+from the same :class:`ssl.SSLContext` httpx would use, only the first ``body_limit`` bytes of an
+answer read, raw, and a ``101 Switching Protocols`` nobody asked for refused as the protocol
+error h11 makes of it on httpx. Besides, this module says when the engine can be used at all
+(:func:`unavailable`) and makes its TLS context, so the sender only chooses.
 
-Scheduling: ``concurrency`` workers pull the input lazily and run first attempts; an attempt
-holds one of ``concurrency`` slots (and so one connection) only while it is on the wire. A retry
-is handed to its own task that waits with :func:`asyncio.sleep` holding nothing, so one slow
-consumer's schedule never stalls the rest; at most ``PENDING_PER_SLOT * concurrency`` deliveries
-are unfinished at once (memory stays flat when every attempt fails), then the input waits.
+Scheduling: ``concurrency`` workers take items from the run lazily and run first attempts; an
+attempt holds one of ``concurrency`` slots (and so one connection) only while it is on the wire.
+A retry is handed to its own task that waits with :func:`asyncio.sleep` holding nothing, so one
+slow consumer's schedule never stalls the rest; at most ``PENDING_PER_SLOT * concurrency``
+deliveries are unfinished at once (memory stays flat when every attempt fails), then the input
+waits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 import re
 import ssl
-from collections.abc import Callable, Coroutine, Iterator
+import urllib.request
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import aiohttp
+import httpx
 
-from mockserver.delivery.bulk import BulkRun
+from mockserver.delivery.bulk import BulkEngine, BulkRun
+from mockserver.delivery.clock import Clock, SystemClock
 from mockserver.delivery.core import DeliveryCore
+from mockserver.delivery.headers import merge_headers
 from mockserver.delivery.pacing import Pacer
 from mockserver.delivery.recorder import AttemptRecorder
 from mockserver.delivery.records import Attempt, Delivery
 from mockserver.delivery.retry import Verdict
 from mockserver.delivery.tls import TransportFailure, tls_failure_of
+
+if TYPE_CHECKING:  # imported when a run starts: this module must load without it, to say so
+    import aiohttp
 
 __all__ = [
     "PENDING_PER_SLOT",
@@ -47,6 +57,7 @@ __all__ = [
     "classify_aiohttp_error",
     "loop_factory",
     "loop_name",
+    "unavailable",
 ]
 
 #: Unfinished deliveries (most of them waiting to retry) allowed per unit of concurrency.
@@ -55,40 +66,61 @@ PENDING_PER_SLOT = 16
 _T = TypeVar("_T")
 #: Distinct request header sets remembered (body lengths mostly); the cache starts over beyond.
 _HEADER_CACHE_SIZE = 4096
-_PRESET = frozenset({"host", "accept", "connection", "content-length"})
 
 
-class AioEngine:
+def unavailable(url: str, clock: Clock) -> str | None:
+    """Why this engine cannot send to ``url`` on ``clock``, or ``None`` when it can.
+
+    It waits in real time, cannot go through a proxy (httpx honours the environment's), and is
+    an optional install. (A client or transport injected into a sender ties it to httpx too;
+    the sender, which holds them, says so before asking here.)
+    """
+    if type(clock) is not SystemClock:
+        return "the sender runs on an injected clock, and aiohttp waits in real time"
+    parsed = httpx.URL(url)
+    proxies = urllib.request.getproxies_environment()
+    if parsed.scheme in proxies and not urllib.request.proxy_bypass(parsed.host):
+        return f"a {parsed.scheme} proxy is set in the environment"
+    if importlib.util.find_spec("aiohttp") is None:
+        return "aiohttp is not installed (pip install aiohttp)"
+    return None
+
+
+class AioEngine(BulkEngine):
     """Runs a core's bulk deliveries on aiohttp; see the module docstring.
 
-    ``host`` is the ``Host`` header as httpx sends it (``host`` or ``host:port``); ``ssl`` the
-    context httpx would verify with, ``None`` for a plain ``http`` URL (making one loads the CA
-    bundle, 20 ms that plain http never uses).
+    ``verify`` is the sender's TLS setting; the engine verifies with the very context httpx
+    would use (certifi, ``SSL_CERT_FILE``), made at the first ``https`` run and kept (making
+    one loads the CA bundle, 20 ms that plain http never uses).
     """
 
     name = "aiohttp"
 
-    def __init__(
-        self, core: DeliveryCore, *, host: str, ssl_context: ssl.SSLContext | None
-    ) -> None:
+    def __init__(self, core: DeliveryCore, *, verify: ssl.SSLContext | bool) -> None:
         self._core = core
-        self._host = host
-        self._ssl = ssl_context
+        url = httpx.URL(core.url)
+        self._host = url.netloc.decode("ascii")  # the Host header as httpx sends it
+        self._https = url.scheme == "https"
+        self._verify = verify
+        self._ssl: ssl.SSLContext | None = None
 
-    def run(
-        self,
-        items: Iterator[tuple[str, Any]],
-        *,
-        concurrency: int,
-        pacer: Pacer | None,
-        run: BulkRun,
-    ) -> None:
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        if not self._https:
+            return None
+        if self._ssl is None:
+            verify = self._verify
+            self._ssl = (
+                verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify)
+            )
+        return self._ssl
+
+    def run(self, run: BulkRun, *, concurrency: int, pacer: Pacer | None) -> None:
         """Run the deliveries on a fresh event loop; blocks like the thread engine does.
 
         Called from a thread that already runs a loop (async code), the run gets a thread of its
         own, since a loop cannot be nested. ``pacer`` must wait on the real clock.
         """
-        state = _Run(self._core, self._host, self._ssl, items, concurrency, pacer, run)
+        state = _Run(self._core, self._host, self._ssl_context(), concurrency, pacer, run)
         _run_sync(state.main)
 
 
@@ -127,7 +159,6 @@ class _Run:
         core: DeliveryCore,
         host: str,
         ssl_context: ssl.SSLContext | None,
-        items: Iterator[tuple[str, Any]],
         concurrency: int,
         pacer: Pacer | None,
         run: BulkRun,
@@ -135,7 +166,6 @@ class _Run:
         self._core = core
         self._host = host
         self._ssl = ssl_context
-        self._items = items
         self._concurrency = concurrency
         self._pacer = pacer
         self._book = run
@@ -146,6 +176,8 @@ class _Run:
         self._wire_cache: dict[tuple[tuple[tuple[str, str], ...], int], dict[str, str]] = {}
 
     async def main(self) -> None:
+        import aiohttp
+
         timeouts = self._core.timeouts
         connector = aiohttp.TCPConnector(
             limit=self._concurrency, ssl=self._ssl if self._ssl is not None else True
@@ -170,10 +202,10 @@ class _Run:
 
     async def _worker(self) -> None:
         book = self._book
-        while not book.failed:
+        while True:
             await self._pending.acquire()
             try:
-                item = next(self._items, None)
+                item = book.next_item()
                 if item is not None:
                     if self._pacer is not None and (wait := self._pacer.reserve()) > 0:
                         await asyncio.sleep(wait)
@@ -254,14 +286,12 @@ class _Run:
         key = (tuple(headers.items()), length)
         wire = self._wire_cache.get(key)
         if wire is None:
-            wire = {"Host": self._host, "Accept": "*/*", "Connection": "keep-alive"}
-            for name, value in headers.items():
-                lowered = name.lower()
-                if lowered in _PRESET:  # the sender's own value replaces the preset one
-                    for existing in [k for k in wire if k.lower() == lowered]:
-                        del wire[existing]
-                wire[name] = value
-            wire["Content-Length"] = str(length)
+            # httpx's own: its client's defaults under the sender's headers (one merge rule).
+            wire = merge_headers(
+                {"Host": self._host, "Accept": "*/*", "Connection": "keep-alive"},
+                headers,
+                {"Content-Length": str(length)},
+            )
             if len(self._wire_cache) >= _HEADER_CACHE_SIZE:
                 self._wire_cache.clear()
             self._wire_cache[key] = wire
@@ -306,6 +336,8 @@ _UNASKED_UPGRADE = (
 def classify_aiohttp_error(exc: BaseException) -> TransportFailure:
     """aiohttp's exceptions in the kinds of :func:`~mockserver.delivery.tls.
     classify_transport_error`."""
+    import aiohttp  # loaded already: a run imported it
+
     tls = tls_failure_of(exc)
     if tls is not None:
         return tls

@@ -1,41 +1,48 @@
-"""One bulk run's bookkeeping, whichever engine moves the bytes.
+"""One bulk run, whichever engine moves the bytes: the engine protocol and the run's rules.
 
 Load runs send up to millions of events, so no engine keeps them: each finished delivery is
 counted in a :class:`~mockserver.delivery.summary.SummaryBuilder`, written to the
 :class:`~mockserver.delivery.delivery_log.DeliveryLog`, handed to ``on_done`` (one at a time, in
 the order they finish) and dropped. A failure on the sender's side (the auth source raising, the
-log's disk full, ``on_done`` raising) is kept; the engine stops taking input when
-:attr:`BulkRun.failed`, lets the deliveries in flight finish, and :meth:`BulkRun.summary` raises
-the first one. Consumer failures never raise: they are attempts.
+log's disk full, ``on_done`` raising) is kept and stops the run: :meth:`BulkRun.next_item` hands
+out no more input, the deliveries in flight finish, and :meth:`BulkRun.summary` raises the first
+failure. Consumer failures never raise: they are attempts.
 
-Both engines (threads on httpx, one event loop on aiohttp) report to the same :class:`BulkRun`,
-so they cannot disagree on any of these rules.
+An engine (:class:`BulkEngine`: threads on httpx, one event loop on aiohttp) only moves bytes:
+it asks the run for the next item whenever it has room, and reports what finished or failed.
+So ordering, ``on_done``, the summary, the log and the stop-on-first-error rule live here once,
+and the two engines cannot disagree on any of them.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 from mockserver.delivery.clock import Clock
 from mockserver.delivery.delivery_log import DeliveryLog
+from mockserver.delivery.pacing import Pacer
 from mockserver.delivery.records import Delivery
 from mockserver.delivery.summary import Summary, SummaryBuilder
 
-__all__ = ["BulkRun"]
+__all__ = ["BulkEngine", "BulkRun"]
 
 
 class BulkRun:
-    """What a bulk run has done so far; thread-safe."""
+    """One bulk run of ``items`` (``(event, payload)`` pairs, pulled lazily): what it has done
+    so far, and whether it goes on; thread-safe."""
 
     def __init__(
         self,
+        items: Iterable[tuple[str, Any]],
         *,
         clock: Clock,
         on_done: Callable[[Delivery], None] | None = None,
         log: DeliveryLog | None = None,
         builder: SummaryBuilder | None = None,
     ) -> None:
+        self._items = iter(items)
         self._clock = clock
         self._on_done = on_done
         self._log = log
@@ -44,10 +51,13 @@ class BulkRun:
         self._failures: list[BaseException] = []
         self._started = clock.now()
 
-    @property
-    def failed(self) -> bool:
-        """A sender-side failure happened: take no more input."""
-        return bool(self._failures)
+    def next_item(self) -> tuple[str, Any] | None:
+        """The next ``(event, payload)`` to start, or ``None``: the input is done, or a
+        sender-side failure stopped the run. An engine asks each time it has room for one more,
+        from one thread (or loop) at a time; an error of the input passes through."""
+        if self._failures:
+            return None
+        return next(self._items, None)
 
     def fail(self, error: BaseException) -> None:
         with self._lock:
@@ -70,3 +80,14 @@ class BulkRun:
         if self._failures:
             raise self._failures[0]
         return self._builder.build(elapsed_s=self._clock.now() - self._started)
+
+
+class BulkEngine(Protocol):
+    """What moves a bulk run's bytes (:class:`~mockserver.delivery.httpx_engine.HttpxEngine`,
+    :class:`~mockserver.delivery.aiohttp_engine.AioEngine`)."""
+
+    def run(self, run: BulkRun, *, concurrency: int, pacer: Pacer | None) -> None:
+        """Deliver every item of ``run`` with at most ``concurrency`` in flight, each start
+        booked with ``pacer``; report each finished delivery (:meth:`BulkRun.finish`) and each
+        sender-side failure (:meth:`BulkRun.fail`); return when nothing is left in flight."""
+        ...

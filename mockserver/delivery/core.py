@@ -4,7 +4,8 @@ Behaviour follows DESIGN.md "Delivery semantics" and the Standard Webhooks spec:
 
 * the payload is serialised once, so every attempt sends identical bytes; credentials come from
   the :class:`HeaderSource` *per attempt* (a JWT must be minted fresh, or a retry hours later
-  would carry an expired token), and every credential value is registered with the redactor;
+  would carry an expired token), and every credential value is registered with the redactor
+  (both in :class:`~mockserver.delivery.headers.RequestHeaders`);
 * any 2xx is success. Connection errors, timeouts, 5xx and 429 are retried when the policy
   says so, after the delay it gives (:mod:`mockserver.delivery.retry`); 410 Gone stops at once;
   3xx is a failure and is never followed; other statuses are not retried (the consumer answered
@@ -23,10 +24,10 @@ import os
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from mockserver.delivery.clock import Clock
-from mockserver.delivery.headers import default_headers, merge_headers
+from mockserver.delivery.headers import HeaderSource, RequestHeaders
 from mockserver.delivery.recorder import Recording
 from mockserver.delivery.records import Attempt, Delivery, Reason, encode_payload
 from mockserver.delivery.retry import Policy, Verdict
@@ -47,12 +48,6 @@ __all__ = [
 #: Per-attempt timeouts, in the 5-15 s band of Shopify (5 s), GitHub (10 s) and Svix (15 s).
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 10.0
-
-
-class HeaderSource(Protocol):
-    """Credential headers for one attempt (``mockserver.auth`` provides these)."""
-
-    def headers(self) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,14 +108,13 @@ class DeliveryCore:
         timeouts: Timeouts,
     ) -> None:
         self.url = url
-        self.auth = auth
         self.policy = policy
         self.clock = clock
         self.rng = rng
         self.redactor = redactor
         self.timeouts = timeouts
         self.recording = Recording(clock=clock, redactor=redactor, body_limit=body_limit)
-        self._headers = merge_headers(default_headers(), headers)
+        self._headers = RequestHeaders(headers, auth=auth, redactor=redactor)
         self._shown_url = redactor.text(url)
 
     def start(self, payload: Any, event: str, key: str | None = None) -> Delivery:
@@ -140,26 +134,15 @@ class DeliveryCore:
         )
 
     def attempt_headers(self, delivery: Delivery) -> dict[str, str]:
-        """The headers of the next attempt: ours, the configured ones, fresh credentials."""
-        headers = dict(self._headers)
-        if self.auth is None:
-            return headers
+        """The headers of the next attempt (:class:`~mockserver.delivery.headers.
+        RequestHeaders`); a failing auth source is the sender's failure, not the consumer's."""
         try:
-            credentials = self.auth.headers()
+            return self._headers()
         except Exception as exc:
             raise DeliveryError(
                 f"delivery {delivery.id}: the auth header source failed: "
                 f"{self.redactor.text(str(exc))}"
             ) from exc
-        for name, value in credentials.items():
-            # Every credential value is a secret, also when a consumer echoes it back; a minted
-            # JWT is new each attempt, so it is remembered only while it is recent.
-            self.redactor.add_sensitive_header(name)
-            self.redactor.add_secret(value, ephemeral=True)
-            _scheme, _, token = value.partition(" ")
-            if token:
-                self.redactor.add_secret(token, ephemeral=True)
-        return merge_headers(headers, credentials)
 
     def settle(self, delivery: Delivery, attempt: Attempt, verdict: Verdict) -> float | None:
         """Record ``attempt``; end the delivery, or return the seconds to wait before the next."""

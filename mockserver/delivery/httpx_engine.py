@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -28,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from mockserver.delivery.bulk import BulkRun
+from mockserver.delivery.bulk import BulkEngine, BulkRun
 from mockserver.delivery.core import DeliveryCore
 from mockserver.delivery.deadline import AttemptDeadline, attempt_deadline
 from mockserver.delivery.httpx_deadline import deadline_transport
@@ -47,8 +46,12 @@ def _no_cookies() -> CookieJar:
     return CookieJar(DefaultCookiePolicy(allowed_domains=[]))
 
 
-class HttpxEngine:
-    """Sends a core's deliveries with httpx; owns its client unless one was injected."""
+class HttpxEngine(BulkEngine):
+    """Sends a core's deliveries with httpx; owns its client unless one was injected.
+
+    Besides a bulk run (:class:`~mockserver.delivery.bulk.BulkEngine`), it is the engine of
+    single deliveries and of ``serve``'s scheduler (:meth:`exchange`): any transport, any clock.
+    """
 
     name = "httpx"
 
@@ -146,17 +149,11 @@ class HttpxEngine:
 
     # -- many deliveries -----------------------------------------------------------------------
 
-    def run(
-        self,
-        items: Iterator[tuple[str, Any]],
-        *,
-        concurrency: int,
-        pacer: Pacer | None,
-        run: BulkRun,
-    ) -> None:
-        """Deliver every ``(event, payload)`` with at most ``concurrency`` in flight (threads).
+    def run(self, run: BulkRun, *, concurrency: int, pacer: Pacer | None) -> None:
+        """Deliver ``run``'s items with at most ``concurrency`` in flight (threads).
 
-        The input is pulled one item at a time; a semaphore is the window, so memory stays flat.
+        A semaphore is the window: an item is taken from the run only when there is room for
+        it, so memory stays flat and a stopped run hands out nothing more.
         """
         self._ensure_connections(concurrency)
         window = threading.Semaphore(concurrency)
@@ -170,14 +167,15 @@ class HttpxEngine:
                 window.release()
 
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="r360-deliver") as pool:
-            for event, payload in items:
+            while True:
                 window.acquire()
-                if run.failed:
+                item = run.next_item()
+                if item is None:
                     window.release()
                     break
                 if pacer is not None:
                     pacer.acquire()
-                pool.submit(one, event, payload)
+                pool.submit(one, *item)
 
     def _ensure_connections(self, concurrency: int) -> None:
         """Size the pool of an owned client to the concurrency (one shared client, new pool).

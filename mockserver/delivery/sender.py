@@ -1,12 +1,14 @@
 """The mock Record360 sender: POST an event, retry as large senders do, record every attempt.
 
-:class:`Sender` is the face of the delivery package: it wires one
+:class:`Sender` is the face of the delivery package: it holds one
 :class:`~mockserver.delivery.core.DeliveryCore` (what a delivery *means*: headers, retries, dead
-letters) to the engines that move its bytes, an :class:`~mockserver.delivery.httpx_engine.
-HttpxEngine` for single deliveries and any injected client or transport, and for bulk sends to
-the real network an :class:`~mockserver.delivery.aiohttp_engine.AioEngine`. Both engines record
-through the same recorder and report to the same :class:`~mockserver.delivery.bulk.BulkRun`
-(``tests/test_fast_delivery.py`` runs the same assertions on both).
+letters), chooses the engine that moves its bytes and delegates: an
+:class:`~mockserver.delivery.httpx_engine.HttpxEngine` for single deliveries and any injected
+client or transport, and for bulk sends to the real network an
+:class:`~mockserver.delivery.aiohttp_engine.AioEngine`. Both implement
+:class:`~mockserver.delivery.bulk.BulkEngine`, record through the same recorder and take their
+input from the same :class:`~mockserver.delivery.bulk.BulkRun` (``tests/test_fast_delivery.py``
+runs the same assertions on both).
 
 The sender talks to exactly one seam per engine (STYLE.md §11): an :class:`httpx.Client` you
 pass, a transport (``httpx.WSGITransport``, ``httpx.MockTransport``), or nothing for the real
@@ -16,26 +18,24 @@ an injected :class:`random.Random`, so a 75-hour schedule runs in milliseconds i
 User input (a URL with credentials in it, an ``--auth`` SPEC, ``env:`` header values) reaches a
 sender through :func:`mockserver.settings.delivery_settings`, the one place that turns it into
 credentials and a redactor. A library caller who passes a URL with user info gets the same
-treatment (:meth:`mockserver.urls.WebhookUrl.credentials`): Basic credentials whose secrets the
-redactor knows, never a header the HTTP client adds behind the redactor's back.
+treatment, through the same function (:meth:`mockserver.urls.WebhookUrl.delivery_auth`): Basic
+credentials whose secrets the redactor knows, never a header the HTTP client adds behind the
+redactor's back.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
 import ssl
 import threading
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from mockserver.auth import AuthScheme
-from mockserver.delivery.bulk import BulkRun
+from mockserver.delivery.bulk import BulkEngine, BulkRun
 from mockserver.delivery.clock import Clock, SystemClock
 from mockserver.delivery.core import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -56,6 +56,7 @@ from mockserver.redaction import Redactor
 from mockserver.urls import parse_webhook_url
 
 if TYPE_CHECKING:
+    from mockserver.delivery.aiohttp_engine import AioEngine
     from mockserver.delivery.httpx_engine import HttpxEngine
 
 __all__ = [
@@ -146,18 +147,7 @@ class Sender:
     ) -> None:
         checked = parse_webhook_url(url, option="target URL")
         redactor = redactor if redactor is not None else Redactor()
-        if checked.has_credentials:
-            if auth is not None:
-                raise UsageError(
-                    f"target URL {checked.url!r} carries credentials and auth was given too; "
-                    "pass the credentials one way"
-                )
-            auth = checked.credentials(option="target URL")
-        if isinstance(auth, AuthScheme):  # what a consumer might echo back is known up front
-            for secret in auth.secrets():
-                redactor.add_secret(secret)
-            for name in auth.sensitive_headers():
-                redactor.add_sensitive_header(name)
+        auth = checked.delivery_auth(auth, redactor, option="target URL", auth_option="auth")
         if body_limit < 0:
             raise UsageError(f"body_limit {body_limit!r} must be a number of bytes >= 0")
         if max_connections < 1:
@@ -176,7 +166,6 @@ class Sender:
         if verify is not None and (ca_bundle is not None or insecure):
             raise UsageError("pass verify, or ca_bundle/insecure, not both")
         self._url = checked.url
-        self._parsed = httpx.URL(checked.url)
         self._core = DeliveryCore(
             checked.url,
             auth=auth,
@@ -194,7 +183,7 @@ class Sender:
         if verify is None:
             verify = verify_setting(ca_bundle, insecure) if client is None else True
         self._verify = verify
-        self._aio_ssl: ssl.SSLContext | None = None
+        self._aiohttp_engine: AioEngine | None = None
         self._client = client
         self._transport = transport
         self._max_connections = max_connections
@@ -323,60 +312,46 @@ class Sender:
         check_concurrency(concurrency)
         if pacer is not None and rate is not None:
             raise UsageError("pass either rate or pacer to deliver_many, not both")
-        chosen = self.engine_for(engine)
-        clock = self._core.clock if chosen == "httpx" else SystemClock()
+        chosen = self._engine(self.engine_for(engine))
+        clock = self._core.clock  # the real one whenever aiohttp was chosen (engine_for)
         if rate is not None:
             pacer = TokenBucket(rate, clock, burst=burst)
-        run = BulkRun(clock=self._core.clock, on_done=on_done, log=log, builder=builder)
-        items = iter(payloads)
-        if chosen == "aiohttp":
-            from mockserver.delivery.aiohttp_engine import AioEngine  # imported only when used
-
-            tls = self._ssl() if self._parsed.scheme == "https" else None
-            AioEngine(self._core, host=self._parsed.netloc.decode("ascii"), ssl_context=tls).run(
-                items, concurrency=concurrency, pacer=pacer, run=run
-            )
-        else:
-            self._httpx.run(items, concurrency=concurrency, pacer=pacer, run=run)
+        run = BulkRun(payloads, clock=clock, on_done=on_done, log=log, builder=builder)
+        chosen.run(run, concurrency=concurrency, pacer=pacer)
         return run.summary()
 
     def engine_for(self, engine: Engine = "auto") -> Literal["httpx", "aiohttp"]:
         """The engine :meth:`deliver_many` would use for ``engine``.
 
         ``auto`` means aiohttp when nothing ties this sender to httpx: it owns its client and
-        sends to the real network (no client or transport was injected), on the real clock,
-        with no proxy configured for it in the environment, and aiohttp is installed. Asking
-        for ``aiohttp`` when one of those does not hold raises :class:`UsageError` naming it.
+        sends to the real network (no client or transport was injected), and the aiohttp engine
+        can run here (:func:`~mockserver.delivery.aiohttp_engine.unavailable`: the real clock,
+        no proxy, aiohttp installed). Asking for ``aiohttp`` when one of those does not hold
+        raises :class:`UsageError` naming it.
         """
         if engine not in ENGINES:
             raise UsageError(f"engine {engine!r} is not one of {', '.join(ENGINES)}")
         if engine == "httpx":
             return "httpx"
-        blocker = self._aio_blocker()
+        if self._client is not None or self._transport is not None:
+            blocker: str | None = (
+                "a client or transport was injected, and only httpx can send through it"
+            )
+        else:  # only now: the aiohttp engine's module costs an import of asyncio
+            from mockserver.delivery.aiohttp_engine import unavailable
+
+            blocker = unavailable(self._url, self._core.clock)
         if blocker is None:
             return "aiohttp"
         if engine == "auto":
             return "httpx"
         raise UsageError(f"engine 'aiohttp' cannot be used: {blocker}; use engine='httpx'")
 
-    def _aio_blocker(self) -> str | None:
-        if self._client is not None or self._transport is not None:
-            return "a client or transport was injected, and only httpx can send through it"
-        if type(self._core.clock) is not SystemClock:
-            return "the sender runs on an injected clock, and aiohttp waits in real time"
-        proxies = urllib.request.getproxies_environment()
-        host = self._parsed.host
-        if self._parsed.scheme in proxies and not urllib.request.proxy_bypass(host):
-            return f"a {self._parsed.scheme} proxy is set in the environment"
-        if importlib.util.find_spec("aiohttp") is None:
-            return "aiohttp is not installed (pip install aiohttp)"
-        return None
+    def _engine(self, name: Literal["httpx", "aiohttp"]) -> BulkEngine:
+        if name == "httpx":
+            return self._httpx
+        if self._aiohttp_engine is None:  # kept: it keeps its TLS context between runs
+            from mockserver.delivery.aiohttp_engine import AioEngine
 
-    def _ssl(self) -> ssl.SSLContext:
-        if self._aio_ssl is None:
-            verify = self._verify
-            # The very context httpx would use (certifi, SSL_CERT_FILE), so both trust the same.
-            self._aio_ssl = (
-                verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify)
-            )
-        return self._aio_ssl
+            self._aiohttp_engine = AioEngine(self._core, verify=self._verify)
+        return self._aiohttp_engine
