@@ -10,7 +10,9 @@ one of two ways, and says which:
   says "fixed", not "same run", and only our side has a spread.
 
 Every row shows the spread (lowest and highest of the runs) next to the median, and the ratio's
-range from the least to the most favourable pairing of runs. A row's :class:`Target` is data, so
+range from the least to the most favourable pairing of runs. A same-run row whose two sides ran
+a different number of times is refused when it is built (issue 14, item 5: the median of N for
+both, never our best of three against its single run). A row's :class:`Target` is data, so
 ``make bench`` can say which missed and exit 1.
 
 Commands are timed one way only, :func:`timed`: a subprocess from spawn to exit, interpreter
@@ -142,6 +144,15 @@ class Row:
     #: The peer is a fixed figure (a budget, the rate asked), not something measured.
     fixed: bool = False
 
+    def __post_init__(self) -> None:
+        if self.fixed and (self.peer is None or self.peer.runs != 1):
+            raise ValueError(f"{self.name}: a fixed figure is one value")
+        if not self.fixed and self.peer is not None and self.peer.runs != self.ours.runs:
+            raise ValueError(
+                f"{self.name}: ours has {_runs(self.ours.runs)} and {self.peer_name} "
+                f"{_runs(self.peer.runs)}; a same-run peer is measured as often as we are"
+            )
+
     @classmethod
     def same_run(
         cls,
@@ -152,6 +163,7 @@ class Row:
         unit: str,
         target: Target = INFO,
     ) -> Row:
+        """Ours against a peer measured in this run, as often as ours (else ``ValueError``)."""
         return cls(name, Measure.of(ours), peer_name, Measure.of(peer), unit, target)
 
     @classmethod
@@ -164,6 +176,7 @@ class Row:
         unit: str,
         target: Target = INFO,
     ) -> Row:
+        """Ours against a fixed figure (a budget, the rate asked): the table says "fixed:"."""
         return cls(name, Measure.of(ours), peer_name, Measure.of(value), unit, target, fixed=True)
 
     @classmethod
@@ -229,6 +242,10 @@ def interleaved(
             samples[name].append(value)
             print(f"  run {index + 1}/{runs}  {name}: {number(value)} {unit}".rstrip(), flush=True)
     return {name: Measure(tuple(values)) for name, values in samples.items()}
+
+
+def _runs(count: int) -> str:
+    return f"{count} run" if count == 1 else f"{count} runs"
 
 
 def cli_executable() -> str:

@@ -60,6 +60,8 @@ def test_a_fixed_figure_is_labelled_as_one() -> None:
     assert row.fixed and row.to_json()["peer_kind"] == "fixed"
     table = bench_run.markdown([row], "header")
     assert "| fixed: budget (MB), 150 |" in table
+    with pytest.raises(ValueError, match="a fixed figure is one value"):
+        Row("peak RSS", Measure((1.0,)), "budget", Measure((1.0, 2.0)), "MB", fixed=True)
     same = Row.same_run("x", Measure((1.0, 2.0, 3.0)), "wrk", Measure((4.0, 5.0, 6.0)), "s")
     assert "| wrk: 5 (4-6, 3 runs) |" in bench_run.markdown([same], "header")
 
@@ -99,6 +101,17 @@ def test_make_bench_exits_1_when_a_target_misses_and_writes_the_readme(
     readme.write_text("untouched")
     assert bench_run.main(["--readme", "one"]) == 0  # a partial run leaves the README alone
     assert readme.read_text() == "untouched"
+
+
+def test_a_same_run_row_with_unequal_runs_is_refused() -> None:
+    """Issue 14, item 5: the median of N for both sides, never three of ours against one."""
+    three, two = Measure((1.0, 2.0, 3.0)), Measure((4.0, 5.0))
+    with pytest.raises(ValueError, match="ours has 3 runs and wrk 2 runs"):
+        Row.same_run("send", three, "wrk", two, "deliveries/s", Target.at_least(0.1))
+    with pytest.raises(ValueError, match="ours has 1 run and sender alone 2 runs"):
+        Row.same_run("serve", 881.0, "sender alone", two, "deliveries/s")
+    fixed = Row.against_fixed("pacing", three, "asked", 1000, "deliveries/s")  # one value: fine
+    assert fixed.ratio_range == (1.0 / 1000, 3.0 / 1000)
 
 
 @pytest.mark.parametrize("runs", [2, 3, 5])
