@@ -9,35 +9,21 @@ fast. Run alone with ``python bench/run.py cli``; about 10 s.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import time
 
-from bench.common import Row, Target, interleaved
-from bench.send import cli_executable
+from bench.common import Row, Target, cli_executable, interleaved, knob, timed
 
-RUNS = int(os.environ.get("R360_BENCH_START_RUNS", "21"))
-
-
-def started(command: list[str], exit_code: int) -> float:
-    """Wall seconds of ``command``, which must exit with ``exit_code``."""
-    began = time.perf_counter()
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - began
-    if done.returncode != exit_code:
-        raise SystemExit(f"{' '.join(command)} exited {done.returncode}, not {exit_code}")
-    return wall
+RUNS = knob("R360_BENCH_START_RUNS", 21, 5)
 
 
 def run() -> list[Row]:
     cli = cli_executable()
     m = interleaved(
         {
-            "python -c pass": lambda: started([sys.executable, "-c", "pass"], 0),
-            "r360-webhooks --help": lambda: started([cli, "--help"], 0),
-            "r360-webhooks send --count x": lambda: started(
-                [cli, "send", "--count", "x", "http://127.0.0.1:9/"], 2
+            "python -c pass": lambda: timed([sys.executable, "-c", "pass"]),
+            "r360-webhooks --help": lambda: timed([cli, "--help"]),
+            "r360-webhooks send --count x": lambda: timed(
+                [cli, "send", "--count", "x", "http://127.0.0.1:9/"], exit_codes=(2,)
             ),
         },
         RUNS,

@@ -10,16 +10,43 @@ one of two ways, and says which:
   says "fixed", not "same run", and only our side has a spread.
 
 Every row shows the spread (lowest and highest of the runs) next to the median, and the ratio's
-range from the least to the most favourable pairing of runs. A row's :class:`Target` is data, so
+range from the least to the most favourable pairing of runs. A same-run row whose two sides ran
+a different number of times is refused when it is built (issue 14, item 5: the median of N for
+both, never our best of three against its single run). A row's :class:`Target` is data, so
 ``make bench`` can say which missed and exit 1.
+
+Commands are timed one way only, :func:`timed`: a subprocess from spawn to exit, interpreter
+start and imports included, as a user meets them. ``R360_BENCH_QUICK=1`` shrinks every run count
+and size (:func:`knob`) to check that the benchmarks work; its figures never reach the README.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import statistics
-from collections.abc import Callable
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+#: ``R360_BENCH_QUICK=1``: a check that the benchmarks run, not a measurement.
+QUICK = os.environ.get("R360_BENCH_QUICK", "") == "1"
+
+
+def knob(name: str, default: int, quick: int) -> int:
+    """The ``R360_*`` setting ``name`` when set, else ``quick`` in quick mode, else ``default``.
+
+    Run counts and sizes are knobs so one benchmark can be checked in seconds on a shared machine
+    without editing it; the environment wins so a quick run can still ask for more.
+    """
+    value = os.environ.get(name)
+    if value is not None:
+        return int(value)
+    return quick if QUICK else default
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +144,15 @@ class Row:
     #: The peer is a fixed figure (a budget, the rate asked), not something measured.
     fixed: bool = False
 
+    def __post_init__(self) -> None:
+        if self.fixed and (self.peer is None or self.peer.runs != 1):
+            raise ValueError(f"{self.name}: a fixed figure is one value")
+        if not self.fixed and self.peer is not None and self.peer.runs != self.ours.runs:
+            raise ValueError(
+                f"{self.name}: ours has {_runs(self.ours.runs)} and {self.peer_name} "
+                f"{_runs(self.peer.runs)}; a same-run peer is measured as often as we are"
+            )
+
     @classmethod
     def same_run(
         cls,
@@ -127,6 +163,7 @@ class Row:
         unit: str,
         target: Target = INFO,
     ) -> Row:
+        """Ours against a peer measured in this run, as often as ours (else ``ValueError``)."""
         return cls(name, Measure.of(ours), peer_name, Measure.of(peer), unit, target)
 
     @classmethod
@@ -139,6 +176,7 @@ class Row:
         unit: str,
         target: Target = INFO,
     ) -> Row:
+        """Ours against a fixed figure (a budget, the rate asked): the table says "fixed:"."""
         return cls(name, Measure.of(ours), peer_name, Measure.of(value), unit, target, fixed=True)
 
     @classmethod
@@ -204,6 +242,34 @@ def interleaved(
             samples[name].append(value)
             print(f"  run {index + 1}/{runs}  {name}: {number(value)} {unit}".rstrip(), flush=True)
     return {name: Measure(tuple(values)) for name, values in samples.items()}
+
+
+def _runs(count: int) -> str:
+    return f"{count} run" if count == 1 else f"{count} runs"
+
+
+def cli_executable() -> str:
+    """The ``r360-webhooks`` beside this interpreter (the venv's), else the one on PATH."""
+    beside = Path(sys.executable).with_name("r360-webhooks")
+    found = str(beside) if beside.exists() else shutil.which("r360-webhooks")
+    if found is None:
+        raise SystemExit("r360-webhooks is not installed: run make bench (it installs the package)")
+    return found
+
+
+def timed(command: list[str], exit_codes: Collection[int] = (0,)) -> float:
+    """Wall seconds of ``command`` as a subprocess, from spawn to exit; it must exit with one of
+    ``exit_codes`` (a run that failed is not a fast run).
+
+    The one way a command is timed, ours and a peer's alike, so both pay the same interpreter
+    start; stdout is discarded (a terminal would time the terminal).
+    """
+    started = time.perf_counter()
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode not in exit_codes:
+        raise SystemExit(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr}")
+    return wall
 
 
 def number(value: float) -> str:

@@ -8,7 +8,6 @@ figure).
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from typing import Any
@@ -16,12 +15,12 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from bench.common import Row, Target, interleaved
+from bench.common import Row, Target, interleaved, knob
 from contracts import strategies
 from contracts.bulk import BulkGenerator
 
 EXAMPLES = 300
-RUNS = int(os.environ.get("R360_BENCH_RUNS", "5"))
+RUNS = knob("R360_BENCH_RUNS", 5, 2)
 BULK_COUNT = 200_000
 
 

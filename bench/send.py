@@ -18,54 +18,49 @@ each is measured RUNS times, interleaved, and compared by the median:
   beside the library;
 * the httpx thread engine (the fallback without aiohttp) at the CLI's default concurrency, 8.
 
-Run alone with ``python bench/run.py send``; about three minutes.
+COUNT is ``--workers auto``'s threshold (``contracts/cli/_send_work.py``), so the rows above show
+one process and one per core. The issue's own command sits below it, and is measured as typed:
+``r360-webhooks send URL --payload body.json --count 40000 --concurrency 64 --retry none`` (one
+process, as ``auto`` decides at 40,000), with ``body.json`` the bundled
+``schemas/v1/examples/transaction.create.json``, against ``wrk -t2 -c64`` posting the very bytes
+the command sends for that file (target: at least 0.12x).
+
+Run alone with ``python bench/run.py send``; about four minutes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Row, Target, interleaved
+from bench.common import Row, Target, cli_executable, interleaved, knob, timed
 from bench.nginx import Wrk, ensure_tools, nginx_204
 from contracts.bulk import BulkGenerator
 from mockserver.delivery import Sender
+from mockserver.delivery.records import encode_payload
 
-RUNS = int(os.environ.get("R360_BENCH_RUNS", "5"))
+RUNS = knob("R360_BENCH_RUNS", 5, 2)
 #: Deliveries per run: at this count ``--workers auto`` uses one process per core.
 COUNT = 50_000
 SEED = 1
 CONCURRENCY = 64
-WRK_SECONDS = 5
+WRK_SECONDS = knob("R360_BENCH_WRK_SECONDS", 5, 2)
 PEER_BODIES = 1000
 #: Deliveries per run of the httpx thread engine (about 2 s each at ~2,500/s).
 HTTPX_COUNT = 5_000
-
-
-def cli_executable() -> str:
-    """The ``r360-webhooks`` beside this interpreter (the venv's), else the one on PATH."""
-    beside = Path(sys.executable).with_name("r360-webhooks")
-    found = str(beside) if beside.exists() else shutil.which("r360-webhooks")
-    if found is None:
-        raise SystemExit("r360-webhooks is not installed: run make bench (it installs the package)")
-    return found
-
-
-def timed_command(command: list[str]) -> float:
-    """Wall seconds of ``command``, which must exit 0."""
-    started = time.perf_counter()
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr}")
-    return wall
+#: Issue 14's command, as typed there: its count, and the body a new user has at hand.
+ISSUE_COUNT = 40_000
+ISSUE_BODY = Path(__file__).resolve().parent.parent / "schemas/v1/examples/transaction.create.json"
+ISSUE_COMMAND = (
+    f"send --payload body.json --count {ISSUE_COUNT} --concurrency {CONCURRENCY} --retry none"
+)
 
 
 def cli_send(url: str, workers: str) -> float:
@@ -73,7 +68,15 @@ def cli_send(url: str, workers: str) -> float:
         cli_executable(), "send", url, "--count", str(COUNT), "--concurrency", str(CONCURRENCY),
         "--retry", "none", "--seed", str(SEED), "--workers", workers, "--no-progress",
     ]  # fmt: skip
-    return COUNT / timed_command(command)
+    return COUNT / timed(command)
+
+
+def cli_issue(url: str, body: Path) -> float:
+    """Issue 14's command word for word (``--workers`` left to ``auto``, no ``--no-progress``:
+    stderr is a pipe, so no bar is drawn), deliveries per second from spawn to exit."""
+    command = [cli_executable(), "send", url, *ISSUE_COMMAND.split()[1:]]
+    command[command.index("body.json")] = str(body)
+    return ISSUE_COUNT / timed(command)
 
 
 def library(
@@ -124,11 +127,17 @@ def run() -> list[Row]:
     workers = str(os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="r360-bench-send-") as name:
         tmp = Path(name)
+        body = tmp / "body.json"
+        shutil.copyfile(ISSUE_BODY, body)
+        wire = encode_payload(json.loads(body.read_bytes()))  # the bytes --payload sends
+        (tmp / "one").mkdir()
         with nginx_204(nginx, tmp) as url:
             print(
-                f"nginx {url} (1 worker), bodies {size:,.0f} bytes on average, loop {loop_name()}"
+                f"nginx {url} (1 worker), bodies {size:,.0f} bytes on average, loop {loop_name()}; "
+                f"body.json {len(wire):,} bytes on the wire"
             )
             wrk = Wrk(wrk_path, url, bodies, tmp, WRK_SECONDS)
+            wrk_one = Wrk(wrk_path, url, [wire], tmp / "one", WRK_SECONDS)
             cli_send(url, "1")  # warm the page cache and nginx
             m = interleaved(
                 {
@@ -138,6 +147,8 @@ def run() -> list[Row]:
                     "cli auto": lambda: cli_send(url, "auto"),
                     "raw aiohttp": lambda: raw_aiohttp(url, bodies),
                     "httpx threads": lambda: library(url, "httpx", 8, HTTPX_COUNT),
+                    "cli issue": lambda: cli_issue(url, body),
+                    "wrk body.json": wrk_one,
                 },
                 RUNS,
                 unit="deliveries/s",
@@ -151,6 +162,7 @@ def run() -> list[Row]:
         Row.same_run(library_name, m["library"], wrk_name, m["wrk"], unit),
         Row.same_run(library_name, m["library"], "raw aiohttp, 64 tasks", m["raw aiohttp"], unit),
         Row.same_run("library bulk (httpx threads, c=8)", m["httpx threads"], wrk_name, m["wrk"], unit),
+        Row.same_run(f"{ISSUE_COMMAND} (CLI, issue 14's command)", m["cli issue"], f"{wrk_name}, the same body", m["wrk body.json"], unit, Target.at_least(0.12, "(moonshot 0.25x)")),
     ]  # fmt: skip
 
 

@@ -3,14 +3,17 @@
 Every figure comes from ``r360-webhooks serve`` run as users run it (a subprocess, ``--state`` on
 disk, the config below), against a peer measured minutes apart on the same machine:
 
-* **throughput**: 100,000 deliveries posted through ``POST /v1/events`` (100 a request, the most
-  one takes) to one nginx answering 204 (``bench/send.py``'s), from the first request until
-  ``/healthz`` counts the last one delivered; against :meth:`Sender.deliver_many` on the httpx
-  engine (the engine ``serve`` sends with) at the same concurrency, with no state, no API and no
-  scheduler, measured just before and just after (the mean of both). Target: at least 0.5x.
-* **memory and state**: during that run, the serve process's VmRSS when 10,000 and 100,000
-  deliveries are done (target: flat, at most 1.1x), and the state database's size at the end
-  against the bytes of the bodies it holds (information: the overhead of attempts and indexes).
+* **throughput**: 100,000 deliveries (TOTAL) posted through ``POST /v1/events`` (100 a request,
+  the most one takes) to one nginx answering 204 (``bench/send.py``'s), from the first request
+  until ``/healthz`` counts the last one delivered; against :meth:`Sender.deliver_many` on the
+  httpx engine (the engine ``serve`` sends with) at the same concurrency, with no state, no API
+  and no scheduler. Each SCALE_RUNS times (``R360_SERVE_SCALE_RUNS``, default 2: a run of serve
+  takes about two minutes), interleaved (sender, serve, sender, serve), medians compared.
+  Target: at least 0.5x.
+* **memory and state**: during each of those runs, the serve process's VmRSS when a tenth and
+  all of the deliveries are done (target: flat, at most 1.1x), and the state database's size at
+  the end against the bytes of the bodies it holds (information: the overhead of attempts and
+  indexes).
 * **isolation**: 10 events a second for 10 s, one a request, to a healthy subscription (nginx)
   and to 50 dead ones (closed ports, the ``standard`` schedule: their first attempt fails at once,
   the next waits 5 s, then 5 min: about 800 refused attempts a second); the healthy
@@ -21,15 +24,14 @@ disk, the config below), against a peer measured minutes apart on the same machi
   shown: the same from the request's arrival, which adds the acceptance of 51 deliveries instead
   of 1 (committed before the 202).
 
-Run alone with ``python bench/run.py serve``, or with the rest via ``make bench``; about 4
-minutes, most of it the 100,000 deliveries.
+Run alone with ``python bench/run.py serve``, or with the rest via ``make bench``; about 6
+minutes, most of it the 100,000 deliveries, twice.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
 import statistics
 import subprocess
@@ -41,24 +43,25 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import INFO, Measure, Row, Target, interleaved
+from bench.common import INFO, Measure, Row, Target, cli_executable, interleaved, knob
 from bench.nginx import ensure_tools, free_port, nginx_204, stop
-from bench.send import cli_executable
 from contracts.bulk import BulkGenerator
 from mockserver.delivery import Sender
 from mockserver.server.database import DB_NAME
 
 WORKERS = 4
-TOTAL = 100_000
+TOTAL = knob("R360_SERVE_TOTAL", 100_000, 10_000)
 PER_REQUEST = 100
-#: Deliveries the sender alone makes for each of its two figures (about 6 s each).
-PEER_COUNT = 10_000
+#: Deliveries the sender alone makes in each of its runs (about 6 s each).
+PEER_COUNT = knob("R360_SERVE_PEER_COUNT", 10_000, 2_000)
 DEAD = 50
 #: Events per second of the isolation runs, and for how long.
 EVENT_RATE = 10
-EVENT_SECONDS = 10
-SAMPLES_AT = (10_000, 100_000)
-RUNS = int(os.environ.get("R360_SERVE_RUNS", "3"))
+EVENT_SECONDS = knob("R360_SERVE_EVENT_SECONDS", 10, 3)
+#: VmRSS of serve is read when a tenth, then all, of the deliveries are done.
+SAMPLES_AT = (TOTAL // 10, TOTAL)
+RUNS = knob("R360_SERVE_RUNS", 3, 2)
+SCALE_RUNS = knob("R360_SERVE_SCALE_RUNS", 2, 2)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -102,7 +105,7 @@ def _subscription(id_: str, url: str, retry: str) -> str:
 
 
 def throughput(url: str, tmp: Path, payload: dict[str, object]) -> dict[str, float]:
-    """100,000 deliveries through serve; deliveries/s, RSS samples, database size."""
+    """TOTAL deliveries through serve; deliveries/s, RSS samples, database size."""
     config = f"[server]\nworkers = {WORKERS}\nqueue = 10000\n\n" + _subscription(
         "nginx", url, "none"
     )
@@ -195,17 +198,26 @@ def run() -> list[Row]:
         (tmp / "nginx").mkdir()
         with nginx_204(nginx, tmp / "nginx") as url:
             print(f"nginx {url}, body {len(sample.body)} bytes, serve with {WORKERS} workers")
-            before = sender_alone(url, sample.body)
-            (tmp / "a").mkdir()
-            scale = throughput(url, tmp / "a", payload)
-            after = sender_alone(url, sample.body)  # the machine drifts: bracket serve's run
-            print(f"  sender alone, httpx c={WORKERS}: {before:,.0f}/s, {after:,.0f}/s", flush=True)
-            print(
-                f"  serve: {scale['rate']:,.0f}/s, "
-                f"RSS {scale['rss_10000']:.0f} MB at 10k, {scale['rss_100000']:.0f} MB at 100k, "
-                f"state {scale['size_mb']:.0f} MB for {scale['bodies_mb']:.0f} MB of bodies",
-                flush=True,
-            )
+            scales: list[dict[str, float]] = []
+
+            def serve_rate() -> float:
+                folder = tmp / f"scale-{len(scales)}"
+                folder.mkdir()
+                scales.append(throughput(url, folder, payload))
+                scale = scales[-1]
+                print(
+                    f"  serve: RSS {scale[f'rss_{SAMPLES_AT[0]}']:.0f} MB at {SAMPLES_AT[0]:,}, "
+                    f"{scale[f'rss_{TOTAL}']:.0f} MB at {TOTAL:,}; state {scale['size_mb']:.0f} MB "
+                    f"for {scale['bodies_mb']:.0f} MB of bodies",
+                    flush=True,
+                )
+                return scale["rate"]
+
+            rate = interleaved(
+                {f"sender alone, httpx c={WORKERS}": lambda: sender_alone(url, sample.body),
+                 f"serve, {WORKERS} workers": serve_rate},
+                SCALE_RUNS, unit="deliveries/s",
+            )  # fmt: skip
             runs = iter(range(1_000))
 
             def isolation(dead: int) -> dict[str, float]:
@@ -228,10 +240,14 @@ def run() -> list[Row]:
         dead: Measure(tuple(run["p95_from_arrival"] * 1000 for run in found[dead]))
         for dead in found
     }
+
+    def scale(key: str) -> Measure:
+        return Measure(tuple(run[key] for run in scales))
+
     return [
         Row.same_run(
-            f"serve deliveries/s, {WORKERS} workers", scale["rate"],
-            f"sender alone, httpx c={WORKERS} (before and after)", Measure((before, after)),
+            f"serve deliveries/s, {WORKERS} workers", rate[f"serve, {WORKERS} workers"],
+            f"sender alone, httpx c={WORKERS}", rate[f"sender alone, httpx c={WORKERS}"],
             "deliveries/s", Target.at_least(0.5),
         ),
         Row.same_run(
@@ -244,12 +260,13 @@ def run() -> list[Row]:
             "the same, none dead", from_arrival[0], "ms", INFO,
         ),
         Row.same_run(
-            f"serve RSS after {TOTAL:,} deliveries", scale["rss_100000"],
-            "RSS after 10,000 (same process)", scale["rss_10000"], "MB", Target.at_most(1.1, "(flat)"),
+            f"serve RSS after {TOTAL:,} deliveries", scale(f"rss_{TOTAL}"),
+            f"RSS after {SAMPLES_AT[0]:,} (same process)", scale(f"rss_{SAMPLES_AT[0]}"), "MB",
+            Target.at_most(1.1, "(flat)"),
         ),
         Row.same_run(
-            f"serve state after {TOTAL:,} deliveries", scale["size_mb"],
-            "bytes of the bodies it holds", scale["bodies_mb"], "MB", INFO,
+            f"serve state after {TOTAL:,} deliveries", scale("size_mb"),
+            "bytes of the bodies it holds", scale("bodies_mb"), "MB", INFO,
         ),
     ]  # fmt: skip
 

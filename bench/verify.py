@@ -7,12 +7,11 @@ budget of a CI step (60 s); RUNS runs, each against a fresh consumer.
 
 from __future__ import annotations
 
-import os
 import secrets
 import sys
 import time
 
-from bench.common import Measure, Row, Target, interleaved
+from bench.common import Measure, Row, Target, interleaved, knob
 from contracts.verifier import VerifyOptions
 from contracts.verifier.report import verify
 from contracts.verifier.target import Target as VerifyTarget
@@ -21,7 +20,7 @@ from mockserver.consumer import ConsumerConfig
 from mockserver.serving import serve_consumer
 
 BUDGET_S = 60.0
-RUNS = int(os.environ.get("R360_BENCH_VERIFY_RUNS", "3"))
+RUNS = knob("R360_BENCH_VERIFY_RUNS", 3, 2)
 
 
 def _one(answers: list[int]) -> float:
