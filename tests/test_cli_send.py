@@ -249,3 +249,31 @@ def test_workers_send_the_same_bodies_as_one_process_and_one_joined_log(
         runs[workers] = ids
     assert runs["1"] == runs["3"]
     assert not list(tmp_path.glob("*.part*"))  # the parts were joined and removed
+
+
+@pytest.mark.parametrize(
+    ("count", "rate", "cores", "expected"),
+    [
+        (40_000, None, 2, 2),  # issue 14's command: one process per core
+        (19_999, None, 2, 1),  # too few to pay for a second start
+        (20_000, None, 8, 2),  # one per 10,000 deliveries
+        (1_000_000, None, 8, 8),  # at most one per core
+        (40_000, 100.0, 2, 1),  # a paced run is one pacer, in one process
+        (None, None, 2, 1),  # a capture sent whole: its size is unknown up front
+    ],
+)
+def test_workers_auto_starts_a_process_where_it_pays(
+    monkeypatch: pytest.MonkeyPatch,
+    count: int | None,
+    rate: float | None,
+    cores: int,
+    expected: int,
+) -> None:
+    import dataclasses
+
+    from contracts.cli import _send_work
+
+    monkeypatch.setattr(_send_work.os, "sched_getaffinity", lambda _pid: set(range(cores)))
+    fields = {f.name: None for f in dataclasses.fields(_send_work.Plan)}
+    plan = _send_work.Plan(**{**fields, "count": count, "rate": rate})  # type: ignore[arg-type]
+    assert _send_work.auto_workers(plan) == expected
