@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -16,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from contracts import schemas
 from contracts.cli import main
-from tests.servers import serve_wsgi
+from tests.servers import serve_https, serve_wsgi
 
 TOKEN = "s3cr3t-token-for-tests-only"
 
@@ -48,17 +47,8 @@ class Recorder:
         return response(environ, start_response)
 
 
-@pytest.fixture(scope="module")
-def ca_pem(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ca") / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return path
-
-
 def _https(app: Recorder, ca: trustme.CA) -> Any:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    return serve_wsgi(app, ssl_context=context)
+    return serve_https(app, ca.issue_cert("127.0.0.1", "localhost"))
 
 
 @pytest.fixture

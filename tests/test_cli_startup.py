@@ -100,12 +100,7 @@ def test_send_over_plain_http_loads_only_what_it_uses(nothing_listening: str) ->
 
 
 @pytest.fixture
-def nothing_listening() -> str:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+def nothing_listening(port: int) -> str:
     return f"http://127.0.0.1:{port}/hooks"
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import ssl
 import threading
 import time
 from collections import Counter, defaultdict
@@ -34,7 +33,7 @@ from mockserver.delivery.summary import Summary
 from mockserver.delivery.tls import InsecureTLSWarning
 from mockserver.errors import DeliveryError, UsageError
 from mockserver.redaction import PLACEHOLDER
-from tests.servers import free_port, serve_wsgi
+from tests.servers import free_port, serve_https, serve_wsgi
 
 ENGINES: list[Engine] = ["httpx", "aiohttp"]
 TINY = "custom:0,0.05"  # three attempts: at once, then 50 ms later (jitter adds up to 10 %)
@@ -256,9 +255,7 @@ def test_a_read_timeout_is_recorded_as_timeout(engine: Engine, tmp_path: Path) -
 
 @contextmanager
 def https_server(ca: trustme.CA, consumer: KindConsumer) -> Iterator[str]:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    with serve_wsgi(consumer.app, ssl_context=context) as server:
+    with serve_https(consumer.app, ca.issue_cert("127.0.0.1")) as server:
         yield server.url + "/hooks"
 
 

@@ -20,7 +20,7 @@ from mockserver.delivery import Sender
 from mockserver.delivery.records import Attempt
 from mockserver.delivery.tls import InsecureTLSWarning, classify_transport_error
 from mockserver.errors import UsageError
-from tests.servers import serve_wsgi
+from tests.servers import serve_https, serve_wsgi
 
 
 @Request.application
@@ -29,18 +29,15 @@ def ok_app(request: Request) -> Response:
     return Response("ok")
 
 
-@pytest.fixture(scope="module")
-def ca_bundle(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tls") / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return path
+@pytest.fixture
+def ca_bundle(ca_pem: Path) -> Path:
+    """The shared test CA's PEM (conftest's ``ca_pem``), under the option's name."""
+    return ca_pem
 
 
 @contextmanager
 def https_server(cert: trustme.LeafCert) -> Iterator[str]:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    cert.configure_cert(context)
-    with serve_wsgi(ok_app, ssl_context=context) as server:
+    with serve_https(ok_app, cert) as server:
         yield server.url + "/hooks"
 
 
