@@ -103,6 +103,8 @@ class CaptureWriter:
     def write(self, record: dict[str, Any]) -> None:
         data = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         with self._lock:
+            if self._fd < 0:  # closed: a delivery that outlived the stop's bounded wait
+                return
             if os.fstat(self._fd).st_size + len(data) > self._rotate:
                 self._roll()
             os.write(self._fd, data)  # one write of a whole line, on an O_APPEND descriptor

@@ -140,6 +140,7 @@ def test_the_command_records_until_sigterm_and_says_how_many(tmp_path: Path) -> 
         rest, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "recorded 3 deliveries" in rest and len(lines(out)) == 3
+    assert "POST /webhooks" not in err and "\x1b[" not in err  # no (coloured) access log
 
 
 @pytest.mark.parametrize(
@@ -159,3 +160,47 @@ def test_bad_options_are_one_line(
     assert main(["record", "--port", "0", "--out", str(tmp_path / "c.jsonl"), *argv]) == 2
     err = capsys.readouterr().err
     assert says in err and err.count("\n") == 1
+
+
+def test_sigterm_lets_deliveries_in_flight_finish_and_records_them(tmp_path: Path) -> None:
+    """A consumer that answers in 3 s, 5 deliveries in flight, SIGTERM after 1 s: the recorder
+    stops accepting, waits for the 5, passes each answer back and records each line."""
+    import threading
+    import time
+
+    def slow(environ: dict[str, object], start_response: object) -> list[bytes]:
+        time.sleep(3)
+        start_response("202 Accepted", [("Content-Type", "text/plain")])  # type: ignore[operator]
+        return [b"slow but fine"]
+
+    out = tmp_path / "capture.jsonl"
+    with serve_wsgi(slow) as consumer:  # type: ignore[arg-type]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "contracts", "record", "--port", "0", "--out", str(out),
+             "--forward", consumer.url + "/hook"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        answers: list[object] = []
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().split()[2]
+
+            def post() -> None:
+                try:
+                    answers.append(httpx.post(url, content=BODY, timeout=10).status_code)
+                except httpx.HTTPError as exc:
+                    answers.append(type(exc).__name__)
+
+            senders = [threading.Thread(target=post) for _ in range(5)]
+            for sender in senders:
+                sender.start()
+            time.sleep(1)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            rest, err = process.communicate(timeout=30)
+        for sender in senders:
+            sender.join(timeout=10)
+    assert answers == [202] * 5
+    assert process.returncode == 0, err
+    assert "recorded 5 deliveries" in rest
+    assert [line["answer"]["status"] for line in lines(out)] == [202] * 5  # type: ignore[index]
