@@ -61,6 +61,10 @@ _HOP = frozenset({
     "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
     "upgrade", "host", "content-length",
 })  # fmt: skip
+#: What is not passed back from the consumer's answer: the hop headers; the encoding and length,
+#: because httpx hands over the body *decoded* (Werkzeug counts the length again); and Server and
+#: Date, which Werkzeug always sends itself (passing them too would send each twice).
+_NOT_PASSED_BACK = _HOP | {"content-encoding", "server", "date"}
 
 
 @dataclass(frozen=True)
@@ -207,7 +211,9 @@ class Recorder:
             "duration_s": round(time.perf_counter() - began, 6),
         }
         self.writer.write(record)
-        passed = [(k, v) for k, v in answer.headers.multi_items() if k.lower() not in _HOP]
+        passed = [
+            (k, v) for k, v in answer.headers.multi_items() if k.lower() not in _NOT_PASSED_BACK
+        ]
         return Response(answer.content, status=answer.status_code, headers=passed)
 
 

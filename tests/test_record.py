@@ -69,6 +69,33 @@ def test_forwarding_passes_the_consumer_s_answer_back(tmp_path: Path) -> None:
     assert [line["answer"]["status"] for line in lines(tmp_path / "c.jsonl")] == [202, 401]  # type: ignore[index]
 
 
+def test_forwarding_passes_a_gzipped_answer_back_decoded_with_one_server_and_date(
+    tmp_path: Path,
+) -> None:
+    import gzip
+
+    answer_body = json.dumps({"status": "accepted", "note": "zipped"}).encode()
+    zipped = gzip.compress(answer_body)
+
+    def gzipping(environ: dict[str, object], start_response: object) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "application/json"),  # type: ignore[operator]
+                                  ("Content-Encoding", "gzip"),
+                                  ("Content-Length", str(len(zipped)))])  # fmt: skip
+        return [zipped]
+
+    with serve_wsgi(gzipping) as consumer:  # type: ignore[arg-type]
+        recorder = Recorder(RecorderConfig(out=tmp_path / "c.jsonl", forward=consumer.url))
+        with serve_wsgi(recorder) as server:
+            answer = httpx.post(server.url + "/webhooks", content=BODY)
+        recorder.close()
+    assert answer.status_code == 200
+    assert answer.content == answer_body  # decoded once, by the recorder's client, not twice
+    assert "content-encoding" not in answer.headers
+    assert answer.headers["content-length"] == str(len(answer_body))
+    assert len(answer.headers.get_list("server")) == 1
+    assert len(answer.headers.get_list("date")) == 1
+
+
 def test_required_auth_refuses_and_records_no_body(tmp_path: Path) -> None:
     recorder = Recorder(RecorderConfig(out=tmp_path / "c.jsonl", auth=BearerAuth(TOKEN)))
     with serve_wsgi(recorder) as server:
