@@ -65,6 +65,8 @@ _HOP = frozenset({
 #: because httpx hands over the body *decoded* (Werkzeug counts the length again); and Server and
 #: Date, which Werkzeug always sends itself (passing them too would send each twice).
 _NOT_PASSED_BACK = _HOP | {"content-encoding", "server", "date"}
+#: The headers whose value is ``SCHEME CREDENTIALS``: only their scheme word is recorded.
+_SCHEMED = frozenset({"authorization", "proxy-authorization"})
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,9 @@ class Recorder:
         self.config = config
         self.writer = CaptureWriter(config.out, config.rotate_bytes)
         self._authenticate = Authenticator(config.auth, leeway=60)
+        self._credential_headers = frozenset(
+            name.lower() for name in (config.auth.sensitive_headers() if config.auth else [])
+        )
         self._client = (
             httpx.Client(verify=config.forward_verify, timeout=config.timeout_s)
             if config.forward
@@ -167,7 +172,7 @@ class Recorder:
             "event": None,
             "content_type": request.headers.get("Content-Type"),
             "headers": sorted({k.lower() for k, _ in request.headers.items()}),
-            "auth": _auth_seen(request),
+            "auth": _auth_seen(request, self._credential_headers),
             "remote": request.remote_addr,
             "answer": None,
         }
@@ -231,14 +236,23 @@ def _keep_body(record: dict[str, Any], body: bytes) -> None:
     record["event"] = event_of(parsed) if isinstance(parsed, dict) else None
 
 
-def _auth_seen(request: Request) -> str | None:
-    """The credential as a scheme, never a value: ``Authorization: Bearer [REDACTED]``."""
+def _auth_seen(request: Request, configured: frozenset[str]) -> str | None:
+    """The credential as a scheme, never a value: ``Authorization: Bearer [REDACTED]``.
+
+    Headers that carry one are known by name (the standard ones, names with ``auth``, ``token``,
+    ``key``... in them) or are the header the ``--auth`` SPEC names (``X-R360-Key``). Only the
+    Authorization headers have a scheme word before the credential (RFC 9110 §11.4); any other
+    header's value is a credential from its first character (``X-Api-Key: letmein now``), so
+    nothing of it is kept.
+    """
     seen = []
     for name, value in request.headers.items():
         lowered = name.lower()
-        if lowered in SENSITIVE_HEADERS or secret_like_header(name):
-            word, _, rest = value.strip().partition(" ")
-            scheme = f"{word} " if rest and word.isalpha() and len(word) <= 12 else ""
+        if lowered in SENSITIVE_HEADERS or lowered in configured or secret_like_header(name):
+            scheme = ""
+            if lowered in _SCHEMED:
+                word, _, rest = value.strip().partition(" ")
+                scheme = f"{word} " if rest and word.isalpha() and len(word) <= 12 else ""
             seen.append(f"{name}: {scheme}{PLACEHOLDER}")
     return "; ".join(seen) or None
 

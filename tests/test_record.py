@@ -109,6 +109,35 @@ def test_required_auth_refuses_and_records_no_body(tmp_path: Path) -> None:
     assert "body" in second
 
 
+def test_the_auth_header_of_record_auth_is_recorded_by_name_only(tmp_path: Path) -> None:
+    """``--auth api-key:X-R360-Key:...``: a header no name rule knows is still the credential."""
+    from mockserver.settings import delivery_settings
+
+    auth = delivery_settings(auth="api-key:X-R360-Key:val123").auth
+    recorder = Recorder(RecorderConfig(out=tmp_path / "c.jsonl", auth=auth))
+    with serve_wsgi(recorder) as server:
+        answer = httpx.post(
+            server.url + "/webhooks", content=BODY, headers={"X-R360-Key": "val123"}
+        )
+    recorder.close()
+    [line] = lines(tmp_path / "c.jsonl")
+    assert answer.status_code == 202
+    assert line["auth"] == "X-R360-Key: [REDACTED]"
+    assert "val123" not in (tmp_path / "c.jsonl").read_text()
+
+
+def test_no_word_of_an_api_key_header_is_recorded(tmp_path: Path) -> None:
+    """Only Authorization has a scheme word before its credential; an API key has none."""
+    recorder = Recorder(RecorderConfig(out=tmp_path / "c.jsonl"))
+    with serve_wsgi(recorder) as server:
+        httpx.post(server.url + "/webhooks", content=BODY,
+                   headers={"Authorization": "Basic dXNlcjpwYXNz", "X-Api-Key": "letmein now"})  # fmt: skip
+    recorder.close()
+    [line] = lines(tmp_path / "c.jsonl")
+    assert line["auth"] == "Authorization: Basic [REDACTED]; X-Api-Key: [REDACTED]"
+    assert "letmein" not in (tmp_path / "c.jsonl").read_text()
+
+
 def test_concurrent_posts_never_interleave_and_a_big_body_is_refused(tmp_path: Path) -> None:
     recorder = Recorder(RecorderConfig(out=tmp_path / "c.jsonl", max_body=4096))
     with serve_wsgi(recorder) as server, ThreadPoolExecutor(8) as pool:
