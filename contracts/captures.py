@@ -21,18 +21,27 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from contracts.errors import InputError
 
-__all__ = ["CAPTURE_FORMAT", "Delivery", "Problem", "check_readable", "read_captures"]
+__all__ = [
+    "CAPTURE_FORMAT",
+    "Delivery",
+    "Problem",
+    "check_readable",
+    "in_rotation_order",
+    "read_captures",
+]
 
 #: The ``format`` value of a capture line; any other line is a plain body.
 CAPTURE_FORMAT = "r360-capture/1"
 _SNIFF_BYTES = 8192
+_ROTATED = re.compile(r"(?P<base>.+)\.(?P<number>[0-9]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +98,32 @@ def _is_utf8_prefix(head: bytes) -> bool:
             if len(head) < _SNIFF_BYTES:
                 return False
     return False
+
+
+def in_rotation_order(sources: Sequence[str]) -> list[str]:
+    """``sources`` with the rotated parts of each capture oldest first: ``FILE.1``, ``FILE.2``,
+    ..., ``FILE.10``, then ``FILE`` (``record`` rotates that way), each capture where its first
+    part was given; other files keep their place.
+
+    Why: a shell glob (``capture.jsonl*``) sorts ``.10`` before ``.2`` and the newest part
+    first, and the first line of each finding (and its example) should be the oldest one. A
+    ``NAME.N`` is a part when ``NAME`` or another ``NAME.M`` is given too.
+    """
+    found = [(source, _ROTATED.fullmatch(source)) for source in sources]
+    bases = [match["base"] for _, match in found if match]
+    given = set(sources)
+
+    def group(source: str, match: re.Match[str] | None) -> tuple[str, float]:
+        if match and (match["base"] in given or bases.count(match["base"]) > 1):
+            return match["base"], int(match["number"])
+        return source, float("inf")  # a capture itself is its newest part
+
+    keyed = [group(source, match) for source, match in found]
+    first: dict[str, int] = {}
+    for index, (name, _) in enumerate(keyed):
+        first.setdefault(name, index)
+    order = sorted(range(len(sources)), key=lambda i: (first[keyed[i][0]], keyed[i][1]))
+    return [sources[i] for i in order]
 
 
 def read_captures(source: str) -> Iterator[Delivery | Problem]:

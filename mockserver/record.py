@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import glob
 import json
 import os
 import threading
@@ -93,7 +94,12 @@ class RecorderConfig:
 
 
 class CaptureWriter:
-    """Appends whole lines to the capture, one writer at a time, rotating by size."""
+    """Appends whole lines to the capture, one writer at a time, rotating by size.
+
+    Rotation renames the file to ``FILE.N`` past the highest N there, so ``FILE.1`` is the oldest,
+    then ``FILE.2``..., and ``FILE`` itself the newest. A line longer than the rotation size is
+    written alone in its file rather than leave an empty one behind.
+    """
 
     def __init__(self, path: Path, rotate_bytes: int) -> None:
         self.path = path
@@ -111,16 +117,20 @@ class CaptureWriter:
         with self._lock:
             if self._fd < 0:  # closed: a delivery that outlived the stop's bounded wait
                 return
-            if os.fstat(self._fd).st_size + len(data) > self._rotate:
+            size = os.fstat(self._fd).st_size
+            if size and size + len(data) > self._rotate:  # a line alone past it: never roll empty
                 self._roll()
             os.write(self._fd, data)  # one write of a whole line, on an O_APPEND descriptor
             self.lines += 1
 
     def _roll(self) -> None:
         os.close(self._fd)
-        number = 1
-        while self.path.with_name(f"{self.path.name}.{number}").exists():
-            number += 1
+        taken = [
+            int(suffix)
+            for part in self.path.parent.glob(f"{glob.escape(self.path.name)}.*")
+            if (suffix := part.name.removeprefix(self.path.name + ".")).isdigit()
+        ]
+        number = max(taken, default=0) + 1  # past the highest, so the numbers keep the order
         self.path.rename(self.path.with_name(f"{self.path.name}.{number}"))
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 

@@ -165,3 +165,18 @@ def test_no_traceback_from_the_command(tmp_path: Path, repo_root: Path) -> None:
         done.stderr
         == f"r360-webhooks: error: {tmp_path / 'missing'}: no such file; check the path\n"
     )
+
+
+def test_rotated_parts_are_read_oldest_first_whatever_the_order_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``drift capture.jsonl*`` (the shell sorts .10 before .2): read .1, .2, .10, then the file."""
+    other = _file(tmp_path / "another.jsonl", TASK)
+    parts = {suffix: _file(tmp_path / f"c.jsonl{suffix}", _with(priority_level=3))
+             for suffix in ("", ".1", ".2", ".10")}  # fmt: skip
+    report = tmp_path / "report.json"
+    given = [str(other), *sorted(str(p) for p in parts.values())]
+    assert main(["drift", *given, "--report-json", str(report)]) == 3
+    document = json.loads(report.read_text())
+    assert document["sources"] == [str(other), *(str(parts[s]) for s in (".1", ".2", ".10", ""))]
+    assert document["undocumented"][0]["line"] == f"{parts['.1']}:1"  # the oldest part first

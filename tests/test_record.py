@@ -179,6 +179,23 @@ def test_the_capture_rotates_by_size(tmp_path: Path) -> None:
     assert total == 8
 
 
+def test_a_body_bigger_than_the_rotation_size_rolls_no_empty_file(tmp_path: Path) -> None:
+    """Rotation 1 MiB, bodies of 1.5 MB: one line a file, oldest in ``.1``, none empty."""
+    recorder = Recorder(
+        RecorderConfig(out=tmp_path / "c.jsonl", rotate_bytes=1024 * 1024, max_body=2_000_000)
+    )
+    with serve_wsgi(recorder) as server:
+        for number in range(3):
+            body = json.dumps({"event": "create", "transaction": {"id": str(number),
+                                                                  "pad": "z" * 1_500_000}})  # fmt: skip
+            assert httpx.post(server.url + "/webhooks", content=body).status_code == 202
+    recorder.close()
+    files = [tmp_path / "c.jsonl.1", tmp_path / "c.jsonl.2", tmp_path / "c.jsonl"]
+    assert sorted(tmp_path.iterdir()) == sorted(files)
+    ids = [json.loads(str(line["body"]))["transaction"]["id"] for f in files for line in lines(f)]
+    assert ids == ["0", "1", "2"]  # one line each, oldest first: .1, .2, then the file itself
+
+
 def test_the_command_records_until_sigterm_and_says_how_many(tmp_path: Path) -> None:
     out = tmp_path / "capture.jsonl"
     process = subprocess.Popen(

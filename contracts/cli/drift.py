@@ -42,7 +42,13 @@ def register(subparsers: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("captures", nargs="+", metavar="CAPTURE", help="a capture or .jsonl file")
+    parser.add_argument(
+        "captures",
+        nargs="+",
+        metavar="CAPTURE",
+        help="a capture or .jsonl file; the rotated parts of one (capture.jsonl*) are read "
+        "oldest first: FILE.1, FILE.2, ..., then FILE",
+    )
     parser.add_argument(
         "--schemas",
         metavar="DIR",
@@ -77,15 +83,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--jobs must be 0 or more and --top at least 1")
     from contracts import schemas
     from contracts._driftjobs import analyse, default_jobs
+    from contracts.captures import in_rotation_order
     from contracts.drift_report import build_report
     from contracts.proposal import patched_set, write_set
 
     schema_set = schemas.SchemaSet.from_dir(args.schemas) if args.schemas else schemas.bundled()
     jobs = args.jobs or default_jobs()
-    drift, counts = analyse(
-        args.captures, schema_set=schema_set, schema_dir=args.schemas, jobs=jobs
-    )
-    report = build_report(drift, counts, args.captures)
+    captures = in_rotation_order(args.captures)
+    drift, counts = analyse(captures, schema_set=schema_set, schema_dir=args.schemas, jobs=jobs)
+    report = build_report(drift, counts, captures)
     if args.report_json:
         _write(args.report_json, json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
     if args.markdown:

@@ -33,7 +33,8 @@ def register(subparsers: Any) -> None:
         "--out",
         metavar="FILE",
         default="capture.jsonl",
-        help="the capture (appended to; rotated to FILE.1, FILE.2... past --rotate-mb)",
+        help="the capture (appended to; past --rotate-mb renamed FILE.1, then FILE.2...: .1 is "
+        "the oldest part, FILE the newest)",
     )
     parser.add_argument(
         "--forward",
