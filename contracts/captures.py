@@ -12,7 +12,8 @@ without ``"format": "r360-capture/1"`` is a plain webhook body, so a file of bod
 
 Lines are read one at a time (constant memory, any size). A line that cannot be used (not JSON, a
 capture whose body is not JSON or not an object) is yielded as a :class:`Problem` with its line
-number and the reading goes on; only a file that cannot be read at all (missing, a directory,
+number and the reading goes on; a delivery the recorder refused (``"refused": "why"``, no body)
+is a :class:`Refused`; only a file that cannot be read at all (missing, a directory,
 binary) raises :class:`~contracts.errors.InputError`, before any line is yielded.
 """
 
@@ -33,6 +34,7 @@ __all__ = [
     "CAPTURE_FORMAT",
     "Delivery",
     "Problem",
+    "Refused",
     "check_readable",
     "in_rotation_order",
     "read_captures",
@@ -54,6 +56,16 @@ class Delivery:
     body: dict[str, Any]
     #: The body's bytes exactly as received (what ``send --from-capture`` replays).
     raw: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A delivery ``record`` refused (401, 413) and kept without its body, by design: counted
+    apart, for it is neither a body to judge nor a broken line."""
+
+    source: str
+    line: int
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +138,7 @@ def in_rotation_order(sources: Sequence[str]) -> list[str]:
     return [sources[i] for i in order]
 
 
-def read_captures(source: str) -> Iterator[Delivery | Problem]:
+def read_captures(source: str) -> Iterator[Delivery | Problem | Refused]:
     """Every delivery in ``source`` (checked with :func:`check_readable` first), or the problem
     that stops each line; blank lines are skipped."""
     check_readable(source)
@@ -137,7 +149,7 @@ def read_captures(source: str) -> Iterator[Delivery | Problem]:
             yield parse_line(raw, source, number)
 
 
-def parse_line(raw: bytes, source: str, number: int) -> Delivery | Problem:
+def parse_line(raw: bytes, source: str, number: int) -> Delivery | Problem | Refused:
     """One line of a capture or of plain JSON Lines, judged as :func:`read_captures` does."""
     try:
         document = json.loads(raw.decode())  # str: json.loads skips guessing the encoding
@@ -150,7 +162,7 @@ def parse_line(raw: bytes, source: str, number: int) -> Delivery | Problem:
     return Delivery(source, number, None, document, raw.strip())
 
 
-def _capture(capture: dict[str, Any], source: str, number: int) -> Delivery | Problem:
+def _capture(capture: dict[str, Any], source: str, number: int) -> Delivery | Problem | Refused:
     time = capture.get("time")
     text = capture.get("body")
     try:
@@ -160,6 +172,8 @@ def _capture(capture: dict[str, Any], source: str, number: int) -> Delivery | Pr
         elif isinstance(capture.get("body_b64"), str):
             raw = base64.b64decode(capture["body_b64"], validate=True)
             body = json.loads(raw)
+        elif isinstance(capture.get("refused"), str):
+            return Refused(source, number, capture["refused"])
         else:
             return Problem(source, number, "capture line without a body or body_b64")
     except binascii.Error:

@@ -29,7 +29,7 @@ import jsonschema_rs
 
 from contracts import schemas
 from contracts._shape import Field, Record, Shape
-from contracts.captures import Delivery, Problem
+from contracts.captures import Delivery, Problem, Refused
 from contracts.schemas import SchemaSet
 from contracts.verdicts import Judge, normal_path
 
@@ -97,6 +97,7 @@ class Counts:
     targets: dict[Target, Seen] = field(default_factory=dict)
     present: dict[str, Seen] = field(default_factory=dict)  # documented fields seen
     problems: int = 0
+    refused: int = 0  # deliveries the recorder refused (no body): neither judged nor problems
     problem_lines: list[tuple[Position, str]] = field(default_factory=list)
     dropped: Counter[str] = field(default_factory=Counter)
 
@@ -128,6 +129,7 @@ class Counts:
         self.walked += other.walked
         self.events.update(other.events)
         self.problems += other.problems
+        self.refused += other.refused
         self.problem_lines = sorted(self.problem_lines + other.problem_lines)[:_PROBLEMS_LISTED]
         self.dropped.update(other.dropped)
         self.date(other.first_date)
@@ -176,9 +178,12 @@ class Drift:
         self.counts = Counts()
         self._next_rebuild = 0
 
-    def add(self, item: Delivery | Problem, source: int = 0) -> None:
+    def add(self, item: Delivery | Problem | Refused, source: int = 0) -> None:
         """Count one delivery (or one unusable line) of source file number ``source``."""
         counts, at = self.counts, (source, item.line)
+        if isinstance(item, Refused):
+            counts.refused += 1
+            return
         if isinstance(item, Problem):
             counts.problems += 1
             if len(counts.problem_lines) < _PROBLEMS_LISTED:

@@ -180,3 +180,53 @@ def test_rotated_parts_are_read_oldest_first_whatever_the_order_given(
     document = json.loads(report.read_text())
     assert document["sources"] == [str(other), *(str(parts[s]) for s in (".1", ".2", ".10", ""))]
     assert document["undocumented"][0]["line"] == f"{parts['.1']}:1"  # the oldest part first
+
+
+def _recorded(out: Path, *, good: int, refused: int) -> Path:
+    """A capture as ``record --auth`` writes it: ``good`` task bodies, ``refused`` 401s."""
+    import httpx
+
+    from mockserver.auth import BearerAuth
+    from mockserver.record import Recorder, RecorderConfig
+    from tests.servers import serve_wsgi
+
+    token = "drift-refused-token-1f3e5d7c9b"
+    recorder = Recorder(RecorderConfig(out=out, auth=BearerAuth(token)))
+    with serve_wsgi(recorder) as server:
+        for _ in range(good):
+            httpx.post(server.url + "/webhooks", json=TASK,
+                       headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        for _ in range(refused):
+            assert httpx.post(server.url + "/webhooks", json=TASK).status_code == 401
+    recorder.close()
+    return out
+
+
+def test_refused_deliveries_are_counted_apart_and_are_not_violations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capture = _recorded(tmp_path / "c.jsonl", good=2, refused=3)
+    report, notes = tmp_path / "r.json", tmp_path / "r.md"
+    args = ["drift", str(capture), "--report-json", str(report), "--markdown", str(notes)]
+    assert main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "refused deliveries (recorded without a body): 3" in out
+    assert out[-1] == "exit 0: no drift"
+    document = json.loads(report.read_text())
+    assert (document["refused"], document["problems"]["count"], document["bodies"]) == (3, 0, 2)
+    assert "3 refused deliveries (recorded without a body)" in notes.read_text()
+
+
+def test_a_capture_with_no_body_to_judge_is_not_no_drift(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only refused deliveries (a wrong --auth), or nothing at all (a wrong URL): exit 1."""
+    capture = _recorded(tmp_path / "c.jsonl", good=0, refused=2)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    for path, refused in ((capture, 2), (empty, 0)):
+        report = tmp_path / "r.json"
+        assert main(["drift", str(path), "--report-json", str(report)]) == 1
+        last = capsys.readouterr().out.splitlines()[-1]
+        assert last.startswith("exit 1: no bodies in the capture: check the recorder's URL")
+        assert json.loads(report.read_text())["refused"] == refused

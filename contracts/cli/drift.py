@@ -23,7 +23,8 @@ HELP = "report how captured deliveries differ from the contract, and propose the
 EPILOG = """\
 exit codes:
   0  no drift: every body valid, nothing undocumented, no unknown event
-  1  violations of the contract (or deliveries whose body is not a JSON object)
+  1  violations of the contract (or deliveries whose body is not a JSON object), or no
+     body to judge at all: an empty capture, or only refused deliveries (check the URL)
   2  bad input: a missing, unreadable or binary file, a bad option (one line, no traceback)
   3  no violations, but undocumented paths or unknown events (the contract is behind traffic)
 """
@@ -124,6 +125,8 @@ def summary(report: DriftReport, origin: str, top: int, out: TextIO) -> None:
     files = f"{len(report.sources)} file{'s' if len(report.sources) > 1 else ''}"
     print(f"{report.bodies} bodies from {files}{when}, judged against {origin}", file=out)
     print(f"events: {', '.join(f'{e} {n}' for e, n in report.events.items()) or 'none'}", file=out)
+    if report.refused:
+        print(f"refused deliveries (recorded without a body): {report.refused}", file=out)
     problems = report.problems
     sections: list[tuple[str, list[dict[str, Any]], Any]] = [
         ("unknown events", report.unknown_events, _unknown_line),
@@ -153,7 +156,7 @@ def summary(report: DriftReport, origin: str, top: int, out: TextIO) -> None:
         )
     for name, count in report.dropped.items():
         print(f"note: {count} {name} beyond the first rows were counted, not kept", file=out)
-    print(f"exit {report.exit_code}: {_VERDICTS[report.exit_code]}", file=out)
+    print(f"exit {report.exit_code}: {report.verdict}", file=out)
 
 
 def _unknown_line(r: dict[str, Any]) -> str:
@@ -182,13 +185,6 @@ def _unseen_line(r: dict[str, Any]) -> str:
     return f"{r['path']}  ({r['provenance']}, {r['schema']})"
 
 
-_VERDICTS = {
-    0: "no drift",
-    1: "violations of the contract",
-    3: "the contract is behind traffic (undocumented paths or unknown events)",
-}
-
-
 _HEADERS = {"count": "bodies", "line": "first line", "reason": "why"}
 _UNDOCUMENTED_COLUMNS = ("path", "count", "share", "types", "example", "line")
 _CONFIRMED_COLUMNS = ("path", "count", "share", "schema")
@@ -202,8 +198,10 @@ def markdown(report: DriftReport, origin: str) -> str:
         "# Drift report",
         "",
         f"{report.bodies} bodies from {sources}{when}, judged against `{origin}`. "
-        f"Exit code {report.exit_code}: {_VERDICTS[report.exit_code]}.",
+        f"Exit code {report.exit_code}: {report.verdict}.",
     ]
+    if report.refused:
+        lines[-1] += f" Also {report.refused} refused deliveries (recorded without a body)."
     events = [{"event": e, "count": n} for e, n in report.events.items()]
     tables: list[tuple[str, list[dict[str, Any]], tuple[str, ...]]] = [
         ("Events", events, ("event", "count")),
