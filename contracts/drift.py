@@ -87,7 +87,7 @@ class Counts:
     """Everything a drift run keeps: plain data, so partial runs travel between processes."""
 
     bodies: int = 0
-    walked: int = 0  # bodies of known events: the denominator of every share
+    walked: int = 0  # bodies of known events (shares are of those that could hold the path)
     events: Counter[str] = field(default_factory=Counter)
     first_date: str | None = None
     last_date: str | None = None
@@ -172,6 +172,7 @@ class Drift:
         self._seen_fields: set[str] = set()  # outlives reset(): the watch only ever shrinks
         self._validators: dict[str, jsonschema_rs.Validator] = {}
         self._next_rebuild = 0
+        self._record_events: dict[tuple[str, tuple[str, ...]], set[str]] | None = None
 
     def reset(self) -> None:
         """Start new counts (for the next chunk of a file), keeping what the watch learnt."""
@@ -244,6 +245,31 @@ class Drift:
             targets.setdefault((record.schema_file, record.pointer, key), value)
         for target, value in targets.items():  # once per body, however many places
             counts.row(counts.targets, "undocumented", target).see(at, date, value, typed=True)
+
+    def bodies_where(self, path: str, events: Counter[str]) -> int:
+        """How many of the judged bodies (``events``: bodies per event) could hold ``path``: those
+        of the events whose resource is its root (``$.task...``: the task events), or all for a
+        key of the envelope itself. The denominator of a path's share: a task field seen in 4 of
+        30 tasks is 13 %, however many transactions came along."""
+        chosen = [
+            spec.name
+            for spec in self.schema_set.known_events
+            if path.startswith(root := schemas.format_path([spec.resource]))
+            and path[len(root) : len(root) + 1] in ("", ".", "[")
+        ]
+        return sum(events[name] for name in chosen) if chosen else sum(events.values())
+
+    def bodies_with(self, target: Target, events: Counter[str]) -> int:
+        """How many judged bodies could hold ``target``'s record: those of every event whose
+        shape has it (``photo.json`` is in transactions and tasks). The patch's provenance."""
+        if self._record_events is None:
+            self._record_events = {}
+            for name, shape in self.shapes.items():
+                for record in shape.records.values():
+                    key = (record.schema_file, record.pointer)
+                    self._record_events.setdefault(key, set()).add(name)
+        chosen = self._record_events.get((target[0], target[1]), set())
+        return sum(events[name] for name in chosen)
 
     def fields(self) -> Iterator[tuple[str, Field]]:
         """Every documented field of the events traffic showed, as (event, field)."""

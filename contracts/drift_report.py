@@ -100,12 +100,14 @@ def build_report(drift: Drift, counts: Counts, sources: Sequence[str]) -> DriftR
     def where(at: Position) -> str:
         return f"{sources[at[0]]}:{at[1]}"
 
-    judged = counts.walked or 1
+    def share(count: int, path: str) -> float:
+        return round(count / (drift.bodies_where(path, counts.events) or 1), 4)
+
     undocumented = [
         {
             "path": path,
             "count": seen.count,
-            "share": round(seen.count / judged, 4),
+            "share": share(seen.count, path),
             "types": sorted(seen.types),
             "example": seen.example,
             "line": where(seen.first),
@@ -113,7 +115,8 @@ def build_report(drift: Drift, counts: Counts, sources: Sequence[str]) -> DriftR
         for path, seen in counts.undocumented.items()
     ]
     fields = list(drift.fields())
-    patch = propose(counts.targets, counts.walked)
+    holders = {target: drift.bodies_with(target, counts.events) for target in counts.targets}
+    patch = propose(counts.targets, holders)
     return DriftReport(
         sources=tuple(sources),
         bodies=counts.bodies,
@@ -148,7 +151,7 @@ def build_report(drift: Drift, counts: Counts, sources: Sequence[str]) -> DriftR
             {
                 "path": f.path,
                 "count": counts.present[f.path].count,
-                "share": round(counts.present[f.path].count / judged, 4),
+                "share": share(counts.present[f.path].count, f.path),
                 "schema": f.schema_file,
             }
             for _, f in fields

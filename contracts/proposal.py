@@ -37,12 +37,17 @@ _TYPE_ORDER = ("object", "array", "string", "number", "boolean", "null")
 Patch = dict[str, list[dict[str, Any]]]
 
 
-def propose(targets: Mapping[Target, Seen], bodies: int) -> Patch:
-    """One ``add`` per undocumented (schema file, record, key), grouped by file, sorted."""
+def propose(targets: Mapping[Target, Seen], bodies: Mapping[Target, int]) -> Patch:
+    """One ``add`` per undocumented (schema file, record, key), grouped by file, sorted.
+
+    ``bodies`` is, per target, how many judged bodies could hold it (those of the events whose
+    shape has the record): the M of its provenance *Seen in traffic (N of M bodies)*.
+    """
     patch: Patch = {}
-    for (schema_file, pointer, name), seen in sorted(targets.items(), key=lambda t: t[0]):
+    for target, seen in sorted(targets.items(), key=lambda t: t[0]):
+        schema_file, pointer, name = target
         path = "/" + "/".join(_escape(part) for part in (*pointer, "properties", name))
-        value = _property_schema(seen, bodies)
+        value = _property_schema(seen, bodies[target])
         patch.setdefault(schema_file, []).append({"op": "add", "path": path, "value": value})
     return patch
 

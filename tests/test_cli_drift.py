@@ -230,3 +230,38 @@ def test_a_capture_with_no_body_to_judge_is_not_no_drift(
         last = capsys.readouterr().out.splitlines()[-1]
         assert last.startswith("exit 1: no bodies in the capture: check the recorder's URL")
         assert json.loads(report.read_text())["refused"] == refused
+
+
+def test_shares_are_of_the_bodies_of_the_events_where_the_path_can_appear(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """20 transactions and 10 tasks: a task path seen in 4 tasks is 4 of 10, not 4 of 30."""
+    transaction = schemas.example("transaction.create")
+    blurred = json.loads(json.dumps(transaction))
+    blurred["transaction"]["photos"] = [{"id": "9", "created_at": "2024-01-16T10:00:13.716Z",
+                                         "url": "https://x.example/p", "blur_score": 0.5}]  # fmt: skip
+    bodies = [blurred] * 5 + [transaction] * 15
+    bodies += [_with(priority_level=3, completed_at="2024-01-16T10:00:13.716Z")] * 4 + [TASK] * 6
+    path = _file(tmp_path / "mixed.jsonl", *bodies)
+    report, notes = tmp_path / "r.json", tmp_path / "r.md"
+    assert main(["drift", str(path), "--report-json", str(report), "--markdown", str(notes)]) == 3
+    out = capsys.readouterr().out
+    document = json.loads(report.read_text())
+    shares = {row["path"]: (row["count"], row["share"]) for row in document["undocumented"]}
+    assert shares == {
+        "$.task.priority_level": (4, 0.4),
+        "$.transaction.photos[*].blur_score": (5, 0.25),
+    }
+    assert [(r["path"], r["share"]) for r in document["confirmed"]] == [
+        ("$.task.completed_at", 0.4)
+    ]
+    assert f"       4   40.0%  $.task.priority_level  number  e.g. 3  ({path}:21)" in out
+    assert "| `$.task.priority_level` | 4 | 40.0% |" in notes.read_text()
+    described = {
+        name: [op["value"]["description"] for op in ops]
+        for name, ops in document["proposed_patch"].items()
+    }
+    assert described == {  # a photo can be in either event: 5 of the 30 bodies with photos
+        "task.json": ["Seen in traffic (4 of 10 bodies)."],
+        "photo.json": ["Seen in traffic (5 of 30 bodies)."],
+    }
