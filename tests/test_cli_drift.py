@@ -142,6 +142,12 @@ def test_apply_writes_a_usable_schema_set(
     assert main(["drift", str(path), "--schemas", str(target)]) == 0
     task = json.loads((target / "task.json").read_text())
     assert task["properties"]["priority_level"]["description"] == "Seen in traffic (1 of 2 bodies)."
+    capsys.readouterr()
+    assert main(["diff", "bundled", str(target), "--fail-on", "warning"]) == 0  # what --apply wrote
+    assert capsys.readouterr().out.splitlines() == [
+        'info      property-added  /task.json/properties/priority_level  new optional property "priority_level"',
+        "1 difference: 0 breaking, 0 warning, 1 info (--fail-on warning: pass)",
+    ]
 
 
 def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str], repo_root: Path) -> None:
