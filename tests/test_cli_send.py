@@ -247,3 +247,24 @@ def test_workers_send_the_same_bodies_as_one_process_and_one_joined_log(
         runs[workers] = ids
     assert runs["1"] == runs["3"]
     assert not list(tmp_path.glob("*.part*"))  # the parts were joined and removed
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_evolved_log_line_says_which_changes_made_its_body_and_what_they_added(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], workers: str
+) -> None:
+    from contracts.bulk import BulkGenerator
+
+    log = tmp_path / "log.jsonl"
+    with serve_wsgi(Recorder()) as server:
+        code = main(["send", f"{server.url}/hook", "--evolved", "--count", "40", "--seed", "12",
+                     "--workers", workers, "--log", str(log), "--no-progress"])  # fmt: skip
+    assert code == 0, capsys.readouterr().out
+    made = {body.key: body for body in BulkGenerator(seed=12, evolved=True).take(40)}
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(lines) == 40
+    for line in lines:
+        key = line["payload"][schemas.envelope_of(line["payload"]).resource]["id"]
+        expected = [{"change": a.name, "added": list(a.added)} for a in made[key].applied]
+        assert line["evolution"] == expected and expected  # every evolved body: one change or more
+    assert any(change["added"] for line in lines for change in line["evolution"])

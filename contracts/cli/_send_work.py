@@ -57,10 +57,13 @@ class Bodies:
             return itertools.cycle(self.payload)
         if self.kind == "capture":
             return _captured(str(self.capture))
+        return ((item.event, item.body) for item in self.generated())
+
+    def generated(self) -> Iterator[Any]:
+        """The ``generated`` bodies as :class:`contracts.bulk.BulkBody`, changes and all."""
         from contracts.bulk import BulkGenerator
 
-        generator = BulkGenerator(seed=self.seed, event=self.event, evolved=self.evolved)
-        return ((item.event, item.body) for item in generator)
+        return BulkGenerator(seed=self.seed, event=self.event, evolved=self.evolved)
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,6 @@ def run_share(
     sender = settings.sender(
         retry=plan.retry, connect_timeout=plan.connect_timeout, read_timeout=plan.read_timeout
     )
-    items = itertools.islice(plan.bodies.stream(), share.index, plan.count, share.workers)
     first_dead: list[Delivery] = []
     pending = [0]
 
@@ -199,7 +201,17 @@ def run_share(
     rate = plan.rate / share.workers if plan.rate is not None else None
     with ExitStack() as stack:
         stack.enter_context(sender)
-        out = stack.enter_context(DeliveryLog(share.log)) if share.log else None
+        mine = (share.index, plan.count, share.workers)  # this worker's bodies of the stream
+        items: Iterator[tuple[str, bytes]] = itertools.islice(plan.bodies.stream(), *mine)
+        out = None
+        if share.log and plan.bodies.kind == "generated" and plan.bodies.evolved:
+            from contracts.cli._evolution_log import EvolutionLog
+
+            evolution = EvolutionLog(share.log)  # each line says how its body was evolved
+            items = evolution.track(itertools.islice(plan.bodies.generated(), *mine))
+            out = stack.enter_context(evolution)
+        elif share.log:
+            out = stack.enter_context(DeliveryLog(share.log))
         sender.deliver_many(
             items, concurrency=plan.concurrency, rate=rate, on_done=done, log=out, builder=builder
         )
