@@ -75,6 +75,9 @@ class Problem:
     source: str
     line: int
     reason: str
+    #: A capture's body that is not a JSON object (a BOM, bytes that are not UTF-8, an array):
+    #: nothing to judge, but still what was sent, so ``send --from-capture`` replays it.
+    raw: bytes | None = None
 
 
 def check_readable(source: str) -> None:
@@ -165,23 +168,23 @@ def parse_line(raw: bytes, source: str, number: int) -> Delivery | Problem | Ref
 def _capture(capture: dict[str, Any], source: str, number: int) -> Delivery | Problem | Refused:
     time = capture.get("time")
     text = capture.get("body")
-    try:
-        if isinstance(text, str):
-            raw = text.encode("utf-8")
-            body = json.loads(text)
-        elif isinstance(capture.get("body_b64"), str):
+    if isinstance(text, str):
+        raw = text.encode("utf-8")
+    elif isinstance(capture.get("body_b64"), str):
+        try:
             raw = base64.b64decode(capture["body_b64"], validate=True)
-            body = json.loads(raw)
-        elif isinstance(capture.get("refused"), str):
-            return Refused(source, number, capture["refused"])
-        else:
-            return Problem(source, number, "capture line without a body or body_b64")
-    except binascii.Error:
-        return Problem(source, number, "capture body_b64 is not base64")
+        except binascii.Error:
+            return Problem(source, number, "capture body_b64 is not base64")
+    elif isinstance(capture.get("refused"), str):
+        return Refused(source, number, capture["refused"])
+    else:
+        return Problem(source, number, "capture line without a body or body_b64")
+    try:  # text as text (a BOM is not JSON); bytes as JSON's own encoding detection reads them
+        body = json.loads(text) if isinstance(text, str) else json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        return Problem(source, number, f"capture body is not JSON ({_why(error)})")
+        return Problem(source, number, f"capture body is not JSON ({_why(error)})", raw)
     if type(body) is not dict:
-        return Problem(source, number, f"capture body is a JSON {_kind(body)}, not an object")
+        return Problem(source, number, f"capture body is a JSON {_kind(body)}, not an object", raw)
     return Delivery(source, number, time if isinstance(time, str) else None, body, raw)
 
 

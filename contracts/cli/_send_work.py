@@ -21,6 +21,7 @@ import os
 import shutil
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
@@ -30,7 +31,7 @@ from typing import Any
 
 from contracts.errors import InputError
 
-__all__ = ["Bodies", "Plan", "Share", "auto_workers", "deliver", "read_payload"]
+__all__ = ["Bodies", "Plan", "Share", "auto_workers", "deliver", "read_payload", "scan_capture"]
 
 #: How many deliveries a worker counts before it tells the parent's progress bar.
 _PROGRESS_BATCH = 64
@@ -123,13 +124,36 @@ def read_payload(source: str) -> tuple[tuple[str, bytes], ...]:
 
 
 def _captured(source: str) -> Iterator[tuple[str, bytes]]:
-    """A capture's bodies, byte for byte, with the event each one is of (``unknown`` if none)."""
+    """A capture's bodies, byte for byte, with the event each one is of (``unknown`` if none).
+
+    A captured body that is not a JSON object (a BOM, bytes that are not UTF-8) is replayed
+    too: it is what was sent, and how a consumer takes it is the point of a replay. Lines with
+    no body (refused deliveries, broken lines) are skipped; :func:`scan_capture` counts them.
+    """
     from contracts import schemas
-    from contracts.captures import Delivery, read_captures
+    from contracts.captures import Delivery, Problem, read_captures
 
     for item in read_captures(source):
         if isinstance(item, Delivery):
             yield schemas.event_of(item.body) or "unknown", item.raw
+        elif isinstance(item, Problem) and item.raw is not None:
+            yield "unknown", item.raw
+
+
+def scan_capture(source: str) -> tuple[int, Counter[str]]:
+    """How many bodies ``send --from-capture`` replays from ``source``, and the lines it skips
+    by reason (``refused by the recorder (no body)``, ``not JSON``...), to say so up front."""
+    from contracts.captures import Delivery, Problem, Refused, read_captures
+
+    bodies, skipped = 0, Counter[str]()
+    for item in read_captures(source):
+        if isinstance(item, Delivery) or (isinstance(item, Problem) and item.raw is not None):
+            bodies += 1
+        elif isinstance(item, Refused):
+            skipped["refused by the recorder (no body)"] += 1
+        else:
+            skipped[item.reason.split(" (")[0]] += 1
+    return bodies, skipped
 
 
 def auto_workers(plan: Plan) -> int:
