@@ -271,3 +271,27 @@ def test_shares_are_of_the_bodies_of_the_events_where_the_path_can_appear(
         "task.json": ["Seen in traffic (4 of 10 bodies)."],
         "photo.json": ["Seen in traffic (5 of 30 bodies)."],
     }
+
+
+def test_the_docs_diff_the_folder_that_drift_apply_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], repo_root: Path
+) -> None:
+    """README and docs/drift.md write ``--apply proposed/``; docs/diff.md's CI diffs ``proposed/``:
+    one folder, and ``diff`` reads it as written."""
+    import re
+
+    docs = [
+        repo_root / "README.md",
+        repo_root / "docs" / "drift.md",
+        repo_root / "docs" / "diff.md",
+    ]
+    text = "\n".join(path.read_text() for path in docs)
+    applied = set(re.findall(r"--apply (proposed[^\s`]*)", text))
+    diffed = re.findall(r"r360-webhooks diff bundled (proposed\S*)", text)
+    assert applied == set(diffed) == {"proposed/"} and len(diffed) == 3  # README + CI's two
+    capture = _file(tmp_path / "c.jsonl", TASK, _with(priority_level=3))
+    folder = f"{tmp_path}/proposed/"
+    assert main(["drift", str(capture), "--apply", folder]) == 3
+    capsys.readouterr()
+    assert main(["diff", "bundled", folder, "--fail-on", "breaking", "--format", "junit"]) == 0
+    assert 'classname="r360-webhooks.diff.property-added"' in capsys.readouterr().out
