@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import signal
+import ssl
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 
 from contracts import schemas
 from mockserver.auth import BearerAuth
@@ -214,6 +216,37 @@ def test_the_command_records_until_sigterm_and_says_how_many(tmp_path: Path) -> 
     assert process.returncode == 0, err
     assert "recorded 3 deliveries" in rest and len(lines(out)) == 3
     assert "POST /webhooks" not in err and "\x1b[" not in err  # no (coloured) access log
+
+
+def test_the_command_serves_https_with_cert_and_key(
+    tmp_path: Path, ca: trustme.CA, ca_pem: Path
+) -> None:
+    """``--cert/--key``: a client that trusts the CA delivers; one that does not is refused."""
+    leaf = ca.issue_cert("127.0.0.1", "localhost")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+    leaf.private_key_pem.write_to_path(str(key))
+    out = tmp_path / "capture.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "contracts", "record", "--port", "0", "--out", str(out),
+         "--cert", str(cert), "--key", str(key)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[2]
+        assert url.startswith("https://127.0.0.1:")
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            httpx.post(url, content=BODY, timeout=10)  # the system's CAs do not know ours
+        trusted = ssl.create_default_context(cafile=str(ca_pem))
+        assert httpx.post(url, content=BODY, verify=trusted, timeout=10).status_code == 202
+    finally:
+        process.send_signal(signal.SIGTERM)
+        rest, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "recorded 1 deliveries" in rest
+    [line] = lines(out)
+    assert str(line["body"]).encode() == BODY
 
 
 @pytest.mark.parametrize(
