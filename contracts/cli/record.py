@@ -1,7 +1,9 @@
 """``r360-webhooks record``: capture real deliveries in staging, for ``drift`` (issue 15).
 
 The logic is :mod:`mockserver.record`; this module parses, serves until Ctrl-C or SIGTERM, and
-says what it recorded. See ``docs/drift.md`` for the staging recipe.
+says what it recorded. On a stop it first lets the deliveries in flight end, answered and recorded
+(:mod:`mockserver.draining`): a SIGTERM during a deploy must not drop Record360's deliveries. See
+``docs/drift.md`` for the staging recipe.
 """
 
 from __future__ import annotations
