@@ -22,6 +22,7 @@ from contracts._choice import RandomChooser
 from contracts._evolved import EvolvedPayload, _events_for, evolve_drawn
 from contracts._generate import generate
 from contracts.errors import UsageError
+from contracts.evolution import AppliedChange
 
 __all__ = ["DEFAULT_EVOLVED_SHARE", "BodyMix", "BulkBody", "BulkGenerator", "sample_body"]
 
@@ -39,6 +40,9 @@ class BulkBody:
     key: str
     body: bytes
     changes: tuple[str, ...]
+    #: What each change did, with the paths it added (``send --evolved --log`` writes them, so a
+    #: test of ``drift`` can know what traffic added without asking drift's own rule).
+    applied: tuple[AppliedChange, ...] = ()
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -52,6 +56,7 @@ class _Template:
     parts: tuple[bytes, ...]
     opaque_prefix: str | None
     changes: tuple[str, ...]
+    applied: tuple[AppliedChange, ...]
 
 
 def sample_body(
@@ -110,7 +115,8 @@ class BulkGenerator:
         if template.opaque_prefix is not None:
             key = f"{template.opaque_prefix}-{key}"
         embedded = json.dumps(key, ensure_ascii=False)[1:-1].encode()
-        return BulkBody(template.event, key, embedded.join(template.parts), template.changes)
+        body = embedded.join(template.parts)
+        return BulkBody(template.event, key, body, template.changes, template.applied)
 
     def take(self, count: int) -> list[BulkBody]:
         return [next(self) for _ in range(count)]
@@ -129,7 +135,7 @@ class BulkGenerator:
         opaque = old[:200] if "opaque-id" in sample.names else None
         text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
         parts = tuple(part.encode() for part in text.split(_SENTINEL))
-        return _Template(event, parts, opaque, sample.names)
+        return _Template(event, parts, opaque, sample.names, sample.changes)
 
 
 class BodyMix:

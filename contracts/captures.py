@@ -12,7 +12,8 @@ without ``"format": "r360-capture/1"`` is a plain webhook body, so a file of bod
 
 Lines are read one at a time (constant memory, any size). A line that cannot be used (not JSON, a
 capture whose body is not JSON or not an object) is yielded as a :class:`Problem` with its line
-number and the reading goes on; only a file that cannot be read at all (missing, a directory,
+number and the reading goes on; a delivery the recorder refused (``"refused": "why"``, no body)
+is a :class:`Refused`; only a file that cannot be read at all (missing, a directory,
 binary) raises :class:`~contracts.errors.InputError`, before any line is yielded.
 """
 
@@ -21,18 +22,28 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from contracts.errors import InputError
 
-__all__ = ["CAPTURE_FORMAT", "Delivery", "Problem", "check_readable", "read_captures"]
+__all__ = [
+    "CAPTURE_FORMAT",
+    "Delivery",
+    "Problem",
+    "Refused",
+    "check_readable",
+    "in_rotation_order",
+    "read_captures",
+]
 
 #: The ``format`` value of a capture line; any other line is a plain body.
 CAPTURE_FORMAT = "r360-capture/1"
 _SNIFF_BYTES = 8192
+_ROTATED = re.compile(r"(?P<base>.+)\.(?P<number>[0-9]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +59,25 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class Refused:
+    """A delivery ``record`` refused (401, 413) and kept without its body, by design: counted
+    apart, for it is neither a body to judge nor a broken line."""
+
+    source: str
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
     """A line that holds no usable body, and why (counted and reported, never fatal)."""
 
     source: str
     line: int
     reason: str
+    #: A capture's body that is not a JSON object (a BOM, bytes that are not UTF-8, an array):
+    #: nothing to judge, but still what was sent, so ``send --from-capture`` replays it.
+    raw: bytes | None = None
 
 
 def check_readable(source: str) -> None:
@@ -91,7 +115,33 @@ def _is_utf8_prefix(head: bytes) -> bool:
     return False
 
 
-def read_captures(source: str) -> Iterator[Delivery | Problem]:
+def in_rotation_order(sources: Sequence[str]) -> list[str]:
+    """``sources`` with the rotated parts of each capture oldest first: ``FILE.1``, ``FILE.2``,
+    ..., ``FILE.10``, then ``FILE`` (``record`` rotates that way), each capture where its first
+    part was given; other files keep their place.
+
+    Why: a shell glob (``capture.jsonl*``) sorts ``.10`` before ``.2`` and the newest part
+    first, and the first line of each finding (and its example) should be the oldest one. A
+    ``NAME.N`` is a part when ``NAME`` or another ``NAME.M`` is given too.
+    """
+    found = [(source, _ROTATED.fullmatch(source)) for source in sources]
+    bases = [match["base"] for _, match in found if match]
+    given = set(sources)
+
+    def group(source: str, match: re.Match[str] | None) -> tuple[str, float]:
+        if match and (match["base"] in given or bases.count(match["base"]) > 1):
+            return match["base"], int(match["number"])
+        return source, float("inf")  # a capture itself is its newest part
+
+    keyed = [group(source, match) for source, match in found]
+    first: dict[str, int] = {}
+    for index, (name, _) in enumerate(keyed):
+        first.setdefault(name, index)
+    order = sorted(range(len(sources)), key=lambda i: (first[keyed[i][0]], keyed[i][1]))
+    return [sources[i] for i in order]
+
+
+def read_captures(source: str) -> Iterator[Delivery | Problem | Refused]:
     """Every delivery in ``source`` (checked with :func:`check_readable` first), or the problem
     that stops each line; blank lines are skipped."""
     check_readable(source)
@@ -102,7 +152,7 @@ def read_captures(source: str) -> Iterator[Delivery | Problem]:
             yield parse_line(raw, source, number)
 
 
-def parse_line(raw: bytes, source: str, number: int) -> Delivery | Problem:
+def parse_line(raw: bytes, source: str, number: int) -> Delivery | Problem | Refused:
     """One line of a capture or of plain JSON Lines, judged as :func:`read_captures` does."""
     try:
         document = json.loads(raw.decode())  # str: json.loads skips guessing the encoding
@@ -115,24 +165,26 @@ def parse_line(raw: bytes, source: str, number: int) -> Delivery | Problem:
     return Delivery(source, number, None, document, raw.strip())
 
 
-def _capture(capture: dict[str, Any], source: str, number: int) -> Delivery | Problem:
+def _capture(capture: dict[str, Any], source: str, number: int) -> Delivery | Problem | Refused:
     time = capture.get("time")
     text = capture.get("body")
-    try:
-        if isinstance(text, str):
-            raw = text.encode("utf-8")
-            body = json.loads(text)
-        elif isinstance(capture.get("body_b64"), str):
+    if isinstance(text, str):
+        raw = text.encode("utf-8")
+    elif isinstance(capture.get("body_b64"), str):
+        try:
             raw = base64.b64decode(capture["body_b64"], validate=True)
-            body = json.loads(raw)
-        else:
-            return Problem(source, number, "capture line without a body or body_b64")
-    except binascii.Error:
-        return Problem(source, number, "capture body_b64 is not base64")
+        except binascii.Error:
+            return Problem(source, number, "capture body_b64 is not base64")
+    elif isinstance(capture.get("refused"), str):
+        return Refused(source, number, capture["refused"])
+    else:
+        return Problem(source, number, "capture line without a body or body_b64")
+    try:  # text as text (a BOM is not JSON); bytes as JSON's own encoding detection reads them
+        body = json.loads(text) if isinstance(text, str) else json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        return Problem(source, number, f"capture body is not JSON ({_why(error)})")
+        return Problem(source, number, f"capture body is not JSON ({_why(error)})", raw)
     if type(body) is not dict:
-        return Problem(source, number, f"capture body is a JSON {_kind(body)}, not an object")
+        return Problem(source, number, f"capture body is a JSON {_kind(body)}, not an object", raw)
     return Delivery(source, number, time if isinstance(time, str) else None, body, raw)
 
 

@@ -6,8 +6,11 @@ and the command line only prints. This is the one place that decides what the fi
 compatible) so the terminal summary, ``--markdown`` and ``--report-json`` cannot disagree.
 
 Exit codes (:attr:`DriftReport.exit_code`): 0 no drift; 1 violations of the contract (or
-deliveries whose body is not a JSON object); 3 only undocumented paths or unknown events;
-2 is the command line's, for bad input.
+deliveries whose body is not a JSON object), or no body of a known event to judge at all (an
+empty capture, or only deliveries the recorder refused: "no drift" would be a false all-clear);
+3 only undocumented paths or unknown events; 2 is the command line's, for bad input. Refused
+deliveries (``record`` answered 401 or 413 and kept no body) are counted apart and never change
+the code by themselves.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class DriftReport:
     proposed_patch: Patch
     incompatible: list[str] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)
+    refused: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -50,7 +54,21 @@ class DriftReport:
             return VIOLATIONS
         if self.undocumented or self.unknown_events:
             return UNDOCUMENTED
-        return NO_DRIFT
+        return NO_DRIFT if self.walked else VIOLATIONS
+
+    @property
+    def verdict(self) -> str:
+        """What the exit code means for this run, in words (the summary's last line)."""
+        if self.violations or self.problems["count"]:
+            return "violations of the contract"
+        if self.undocumented or self.unknown_events:
+            return "the contract is behind traffic (undocumented paths or unknown events)"
+        if self.walked:
+            return "no drift"
+        why = "no bodies in the capture: check the recorder's URL"
+        if self.refused:
+            why += f" and its --auth ({self.refused} deliveries refused)"
+        return why
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +80,7 @@ class DriftReport:
             "events": self.events,
             "unknown_events": self.unknown_events,
             "problems": self.problems,
+            "refused": self.refused,
             "violations": self.violations,
             "undocumented": self.undocumented,
             "unseen": self.unseen,
@@ -71,6 +90,7 @@ class DriftReport:
             "incompatible": self.incompatible,
             "dropped": self.dropped,
             "exit_code": self.exit_code,
+            "verdict": self.verdict,
         }
 
 
@@ -80,12 +100,14 @@ def build_report(drift: Drift, counts: Counts, sources: Sequence[str]) -> DriftR
     def where(at: Position) -> str:
         return f"{sources[at[0]]}:{at[1]}"
 
-    judged = counts.walked or 1
+    def share(count: int, path: str) -> float:
+        return round(count / (drift.bodies_where(path, counts.events) or 1), 4)
+
     undocumented = [
         {
             "path": path,
             "count": seen.count,
-            "share": round(seen.count / judged, 4),
+            "share": share(seen.count, path),
             "types": sorted(seen.types),
             "example": seen.example,
             "line": where(seen.first),
@@ -93,7 +115,8 @@ def build_report(drift: Drift, counts: Counts, sources: Sequence[str]) -> DriftR
         for path, seen in counts.undocumented.items()
     ]
     fields = list(drift.fields())
-    patch = propose(counts.targets, counts.walked)
+    holders = {target: drift.bodies_with(target, counts.events) for target in counts.targets}
+    patch = propose(counts.targets, holders)
     return DriftReport(
         sources=tuple(sources),
         bodies=counts.bodies,
@@ -128,7 +151,7 @@ def build_report(drift: Drift, counts: Counts, sources: Sequence[str]) -> DriftR
             {
                 "path": f.path,
                 "count": counts.present[f.path].count,
-                "share": round(counts.present[f.path].count / judged, 4),
+                "share": share(counts.present[f.path].count, f.path),
                 "schema": f.schema_file,
             }
             for _, f in fields
@@ -137,6 +160,7 @@ def build_report(drift: Drift, counts: Counts, sources: Sequence[str]) -> DriftR
         proposed_patch=patch,
         incompatible=check_compatible(drift.schema_set, patch),
         dropped=dict(counts.dropped),
+        refused=counts.refused,
     )
 
 

@@ -8,11 +8,12 @@ with the JSON types seen and a provenance description in the house style: *Seen 
 M bodies, FIRST_DATE to LAST_DATE).* A key seen under several paths of one record is one
 operation.
 
-The change is checked to be compatible (:func:`check_compatible`): it may only add an optional,
-so far undescribed property to a record. Such a record already accepted the key with any value,
-so everything valid under the proposed contract was valid under the old one, and no consumer
-written against the old contract breaks. The patched set must still accept the documented
-examples.
+The change is checked to be compatible (:func:`check_compatible`) by ``r360-webhooks diff``'s own
+judge, :func:`contracts.diff.diff`, from the set to the patched set: nothing a consumer written
+against the old contract could trip on (no ``warning``, no ``breaking``). An optional, so far
+undescribed property of a record is such a change (the record already accepted the key with any
+value); a hand-written list of what a patch may do would be a second, drifting opinion. The
+patched set must still accept the documented examples.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from contracts import schemaset
+from contracts.diff import Severity, diff
 from contracts.drift import Seen, Target
-from contracts.errors import UsageError
+from contracts.errors import InputError, UsageError
 from contracts.schemas import SchemaSet
 
 __all__ = ["PROVENANCE", "apply_patch", "check_compatible", "patched_set", "propose", "write_set"]
@@ -37,12 +40,17 @@ _TYPE_ORDER = ("object", "array", "string", "number", "boolean", "null")
 Patch = dict[str, list[dict[str, Any]]]
 
 
-def propose(targets: Mapping[Target, Seen], bodies: int) -> Patch:
-    """One ``add`` per undocumented (schema file, record, key), grouped by file, sorted."""
+def propose(targets: Mapping[Target, Seen], bodies: Mapping[Target, int]) -> Patch:
+    """One ``add`` per undocumented (schema file, record, key), grouped by file, sorted.
+
+    ``bodies`` is, per target, how many judged bodies could hold it (those of the events whose
+    shape has the record): the M of its provenance *Seen in traffic (N of M bodies)*.
+    """
     patch: Patch = {}
-    for (schema_file, pointer, name), seen in sorted(targets.items(), key=lambda t: t[0]):
+    for target, seen in sorted(targets.items(), key=lambda t: t[0]):
+        schema_file, pointer, name = target
         path = "/" + "/".join(_escape(part) for part in (*pointer, "properties", name))
-        value = _property_schema(seen, bodies)
+        value = _property_schema(seen, bodies[target])
         patch.setdefault(schema_file, []).append({"op": "add", "path": path, "value": value})
     return patch
 
@@ -77,17 +85,15 @@ def _parts(pointer: str) -> list[str]:
     return [part.replace("~1", "/").replace("~0", "~") for part in pointer.split("/")[1:]]
 
 
-def _at(document: Any, parts: list[str], *, strict: bool = False) -> Any:
-    """The value at ``parts``; a missing place raises when ``strict``, else reads as ``{}``."""
+def _at(document: Any, parts: list[str]) -> Any:
+    """The value at ``parts``; a missing place raises (KeyError, IndexError, ValueError...)."""
     for part in parts:
         if isinstance(document, list):
             document = document[int(part)]
         elif isinstance(document, dict):
-            document = document[part] if strict else document.get(part, {})
-        elif strict:
-            raise TypeError(f"{part!r} below a scalar")
+            document = document[part]
         else:
-            return {}
+            raise TypeError(f"{part!r} below a scalar")
     return document
 
 
@@ -99,7 +105,7 @@ def apply_patch(document: Any, operations: list[dict[str, Any]]) -> Any:
             raise UsageError(f"only 'add' operations are supported, not {operation.get('op')!r}")
         parts = _parts(operation["path"])
         try:
-            parent = _at(result, parts[:-1], strict=True)
+            parent = _at(result, parts[:-1])
         except (KeyError, IndexError, ValueError, TypeError):
             raise UsageError(f"cannot add at {operation['path']!r}: no such place") from None
         if isinstance(parent, list):
@@ -120,30 +126,44 @@ def patched_set(schema_set: SchemaSet, patch: Patch) -> SchemaSet:
 
 
 def check_compatible(schema_set: SchemaSet, patch: Patch) -> list[str]:
-    """Why ``patch`` is not a compatible change of ``schema_set`` (empty: it is compatible)."""
-    problems = []
+    """Why ``patch`` is not a compatible change of ``schema_set`` (empty: it is compatible).
+
+    The judge is :func:`contracts.diff.diff`, the very one ``r360-webhooks diff OLD NEW`` runs:
+    the set is patched in a copy, compared with the original, and any difference a consumer could
+    trip on (``warning`` or ``breaking``) is named, as ``diff`` prints it. Before that, what
+    cannot be applied at all (a file not in the set, an operation other than ``add``, a place
+    that does not exist) is named per file; after, the patched set must still accept the
+    documented examples.
+    """
+    problems, applicable = [], {}
     for schema_file, operations in patch.items():
         name = schema_file.removesuffix(".json")
         if name not in schema_set.documents:
             problems.append(f"{schema_file}: no such schema")
             continue
-        for operation in operations:
-            *record_path, properties, key = _parts(operation["path"])
-            record = _at(schema_set.documents[name], record_path)
-            where = f"{schema_file}#{operation['path']}"
-            if operation["op"] != "add" or properties != "properties":
-                problems.append(f"{where}: not an added property")
-            elif "additionalProperties" in record or "properties" not in record:
-                problems.append(f"{where}: not added to a record (open object with properties)")
-            elif key in record["properties"] or key in record.get("required", []):
-                problems.append(f"{where}: {key!r} is already described or required")
-    if not problems:
-        patched = patched_set(schema_set, patch)
-        for spec in patched.known_events:
-            path = Path(str(schema_set.origin), "examples", f"{spec.name}.json")
-            if path.is_file() and not patched.is_valid(json.loads(path.read_text("utf-8"))):
-                problems.append(f"the patched set rejects examples/{spec.name}.json")
+        try:
+            apply_patch(schema_set.documents[name], operations)
+        except UsageError as error:
+            problems.append(f"{schema_file}: {error}")
+            continue
+        applicable[schema_file] = operations
+    patched = patched_set(schema_set, applicable)
+    try:
+        old, new = _files_of(schema_set), _files_of(patched)
+    except InputError as error:
+        return [*problems, str(error)]
+    problems += [str(d) for d in diff(old, new) if d.severity >= Severity.WARNING]
+    for spec in patched.known_events:
+        path = Path(str(schema_set.origin), "examples", f"{spec.name}.json")
+        if path.is_file() and not patched.is_valid(json.loads(path.read_text("utf-8"))):
+            problems.append(f"the patched set rejects examples/{spec.name}.json")
     return problems
+
+
+def _files_of(schema_set: SchemaSet) -> schemaset.SchemaSet:
+    """``schema_set`` as ``diff`` reads a folder (a :class:`contracts.schemaset.SchemaSet`)."""
+    files = {f"{name}.json": document for name, document in schema_set.documents.items()}
+    return schemaset.set_of(files, str(schema_set.origin))
 
 
 def write_set(schema_set: SchemaSet, directory: str | Path) -> list[Path]:

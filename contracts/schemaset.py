@@ -35,7 +35,7 @@ from contracts import schemas
 from contracts.errors import InputError
 from contracts.schemas import BUNDLED
 
-__all__ = ["BUNDLED", "Envelope", "SchemaSet", "escape", "load_set"]
+__all__ = ["BUNDLED", "Envelope", "SchemaSet", "escape", "load_set", "set_of"]
 
 #: The name that stands for the shipped set (``contracts.schemas.schema_dir()``).
 WEBHOOK = "webhook.json"
@@ -120,25 +120,27 @@ def load_set(source: str | os.PathLike[str] | Traversable) -> SchemaSet:
         if not folder.is_dir():
             what = "is not a folder" if folder.exists() else "does not exist"
             raise InputError(f"{what}; {_FIX}", source=label)
-    documents = _read(folder, label)
-    if not documents and folder.joinpath("v1").is_dir():
-        documents = _read(folder.joinpath("v1"), label)
-    if not documents:
+    files = list(schemas.schema_files(folder, label))
+    if not files and folder.joinpath("v1").is_dir():
+        files = list(schemas.schema_files(folder.joinpath("v1"), label))
+    if not files:
         raise InputError(f'no schema files (*.json declaring "$schema") here; {_FIX}', source=label)
-    registry: Registry[Any] = Registry().with_resources(
-        (str(doc.get("$id", schemas.BASE_URI + name)), DRAFT202012.create_resource(doc))
-        for name, doc in documents.items()
-    )
-    loaded = SchemaSet(label, documents, registry, ())
-    for name in documents:
-        _check_refs(loaded, name)
-    envelopes = _envelopes(loaded)
-    return SchemaSet(label, documents, registry, envelopes)
+    return _checked(label, [(name, text, contents) for name, text, contents in files])
 
 
-def _read(folder: Traversable, label: str) -> dict[str, dict[str, Any]]:
+def set_of(documents: Mapping[str, dict[str, Any]], label: str) -> SchemaSet:
+    """The set of ``documents`` (file name, such as ``photo.json``, to schema) held in memory,
+    checked as :func:`load_set` checks a folder's: how ``drift`` diffs its proposed patch
+    without writing it anywhere first."""
+    if not documents:
+        raise InputError(f"no schema files; {_FIX}", source=label)
+    return _checked(label, [(name, json.dumps(doc), doc) for name, doc in documents.items()])
+
+
+def _checked(label: str, files: list[tuple[str, str, dict[str, Any]]]) -> SchemaSet:
+    """The set of ``files`` (name, text, parsed), each checked, then its references and events."""
     documents: dict[str, dict[str, Any]] = {}
-    for name, text, contents in schemas.schema_files(folder, label):
+    for name, text, contents in files:
         where = f"{label}/{name}"
         problem = _metaschema_problem(text)
         if problem is not None:
@@ -151,7 +153,15 @@ def _read(folder: Traversable, label: str) -> dict[str, dict[str, Any]]:
                 source=where,
             )
         documents[name] = contents
-    return documents
+    registry: Registry[Any] = Registry().with_resources(
+        (str(doc.get("$id", schemas.BASE_URI + name)), DRAFT202012.create_resource(doc))
+        for name, doc in documents.items()
+    )
+    loaded = SchemaSet(label, documents, registry, ())
+    for name in documents:
+        _check_refs(loaded, name)
+    envelopes = _envelopes(loaded)
+    return SchemaSet(label, documents, registry, envelopes)
 
 
 @lru_cache(maxsize=512)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import glob
 import json
 import os
 import threading
@@ -61,6 +62,12 @@ _HOP = frozenset({
     "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
     "upgrade", "host", "content-length",
 })  # fmt: skip
+#: What is not passed back from the consumer's answer: the hop headers; the encoding and length,
+#: because httpx hands over the body *decoded* (Werkzeug counts the length again); and Server and
+#: Date, which Werkzeug always sends itself (passing them too would send each twice).
+_NOT_PASSED_BACK = _HOP | {"content-encoding", "server", "date"}
+#: The headers whose value is ``SCHEME CREDENTIALS``: only their scheme word is recorded.
+_SCHEMED = frozenset({"authorization", "proxy-authorization"})
 
 
 @dataclass(frozen=True)
@@ -87,7 +94,12 @@ class RecorderConfig:
 
 
 class CaptureWriter:
-    """Appends whole lines to the capture, one writer at a time, rotating by size."""
+    """Appends whole lines to the capture, one writer at a time, rotating by size.
+
+    Rotation renames the file to ``FILE.N`` past the highest N there, so ``FILE.1`` is the oldest,
+    then ``FILE.2``..., and ``FILE`` itself the newest. A line longer than the rotation size is
+    written alone in its file rather than leave an empty one behind.
+    """
 
     def __init__(self, path: Path, rotate_bytes: int) -> None:
         self.path = path
@@ -103,16 +115,22 @@ class CaptureWriter:
     def write(self, record: dict[str, Any]) -> None:
         data = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         with self._lock:
-            if os.fstat(self._fd).st_size + len(data) > self._rotate:
+            if self._fd < 0:  # closed: a delivery that outlived the stop's bounded wait
+                return
+            size = os.fstat(self._fd).st_size
+            if size and size + len(data) > self._rotate:  # a line alone past it: never roll empty
                 self._roll()
             os.write(self._fd, data)  # one write of a whole line, on an O_APPEND descriptor
             self.lines += 1
 
     def _roll(self) -> None:
         os.close(self._fd)
-        number = 1
-        while self.path.with_name(f"{self.path.name}.{number}").exists():
-            number += 1
+        taken = [
+            int(suffix)
+            for part in self.path.parent.glob(f"{glob.escape(self.path.name)}.*")
+            if (suffix := part.name.removeprefix(self.path.name + ".")).isdigit()
+        ]
+        number = max(taken, default=0) + 1  # past the highest, so the numbers keep the order
         self.path.rename(self.path.with_name(f"{self.path.name}.{number}"))
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
@@ -131,6 +149,9 @@ class Recorder:
         self.config = config
         self.writer = CaptureWriter(config.out, config.rotate_bytes)
         self._authenticate = Authenticator(config.auth, leeway=60)
+        self._credential_headers = frozenset(
+            name.lower() for name in (config.auth.sensitive_headers() if config.auth else [])
+        )
         self._client = (
             httpx.Client(verify=config.forward_verify, timeout=config.timeout_s)
             if config.forward
@@ -161,7 +182,7 @@ class Recorder:
             "event": None,
             "content_type": request.headers.get("Content-Type"),
             "headers": sorted({k.lower() for k, _ in request.headers.items()}),
-            "auth": _auth_seen(request),
+            "auth": _auth_seen(request, self._credential_headers),
             "remote": request.remote_addr,
             "answer": None,
         }
@@ -205,7 +226,9 @@ class Recorder:
             "duration_s": round(time.perf_counter() - began, 6),
         }
         self.writer.write(record)
-        passed = [(k, v) for k, v in answer.headers.multi_items() if k.lower() not in _HOP]
+        passed = [
+            (k, v) for k, v in answer.headers.multi_items() if k.lower() not in _NOT_PASSED_BACK
+        ]
         return Response(answer.content, status=answer.status_code, headers=passed)
 
 
@@ -223,14 +246,23 @@ def _keep_body(record: dict[str, Any], body: bytes) -> None:
     record["event"] = event_of(parsed) if isinstance(parsed, dict) else None
 
 
-def _auth_seen(request: Request) -> str | None:
-    """The credential as a scheme, never a value: ``Authorization: Bearer [REDACTED]``."""
+def _auth_seen(request: Request, configured: frozenset[str]) -> str | None:
+    """The credential as a scheme, never a value: ``Authorization: Bearer [REDACTED]``.
+
+    Headers that carry one are known by name (the standard ones, names with ``auth``, ``token``,
+    ``key``... in them) or are the header the ``--auth`` SPEC names (``X-R360-Key``). Only the
+    Authorization headers have a scheme word before the credential (RFC 9110 §11.4); any other
+    header's value is a credential from its first character (``X-Api-Key: letmein now``), so
+    nothing of it is kept.
+    """
     seen = []
     for name, value in request.headers.items():
         lowered = name.lower()
-        if lowered in SENSITIVE_HEADERS or secret_like_header(name):
-            word, _, rest = value.strip().partition(" ")
-            scheme = f"{word} " if rest and word.isalpha() and len(word) <= 12 else ""
+        if lowered in SENSITIVE_HEADERS or lowered in configured or secret_like_header(name):
+            scheme = ""
+            if lowered in _SCHEMED:
+                word, _, rest = value.strip().partition(" ")
+                scheme = f"{word} " if rest and word.isalpha() and len(word) <= 12 else ""
             seen.append(f"{name}: {scheme}{PLACEHOLDER}")
     return "; ".join(seen) or None
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from contracts import evolution, schemas
@@ -51,3 +55,18 @@ def test_sample_body_is_reproducible_and_checks_arguments() -> None:
         BulkGenerator(templates=0)
     names = evolution.applicable_changes("task.completed")
     assert sample_body("task.completed", seed=2, changes=names).changes
+
+
+def test_the_same_seed_makes_the_same_bodies_in_every_process() -> None:
+    """``send --workers`` rebuilds the stream in each process, whose string hashing differs."""
+    script = (
+        "import hashlib; from contracts.bulk import BulkGenerator; bodies = b''.join(b.body for b"
+        " in BulkGenerator(seed=12, evolved=True).take(40)); print(hashlib.sha256(bodies).hexdigest())"
+    )
+    digests = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              check=True, env=env)  # fmt: skip
+        digests.add(done.stdout)
+    assert len(digests) == 1

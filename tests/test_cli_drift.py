@@ -142,6 +142,12 @@ def test_apply_writes_a_usable_schema_set(
     assert main(["drift", str(path), "--schemas", str(target)]) == 0
     task = json.loads((target / "task.json").read_text())
     assert task["properties"]["priority_level"]["description"] == "Seen in traffic (1 of 2 bodies)."
+    capsys.readouterr()
+    assert main(["diff", "bundled", str(target), "--fail-on", "warning"]) == 0  # what --apply wrote
+    assert capsys.readouterr().out.splitlines() == [
+        'info      property-added  /task.json/properties/priority_level  new optional property "priority_level"',
+        "1 difference: 0 breaking, 0 warning, 1 info (--fail-on warning: pass)",
+    ]
 
 
 def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str], repo_root: Path) -> None:
@@ -165,3 +171,127 @@ def test_no_traceback_from_the_command(tmp_path: Path, repo_root: Path) -> None:
         done.stderr
         == f"r360-webhooks: error: {tmp_path / 'missing'}: no such file; check the path\n"
     )
+
+
+def test_rotated_parts_are_read_oldest_first_whatever_the_order_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``drift capture.jsonl*`` (the shell sorts .10 before .2): read .1, .2, .10, then the file."""
+    other = _file(tmp_path / "another.jsonl", TASK)
+    parts = {suffix: _file(tmp_path / f"c.jsonl{suffix}", _with(priority_level=3))
+             for suffix in ("", ".1", ".2", ".10")}  # fmt: skip
+    report = tmp_path / "report.json"
+    given = [str(other), *sorted(str(p) for p in parts.values())]
+    assert main(["drift", *given, "--report-json", str(report)]) == 3
+    document = json.loads(report.read_text())
+    assert document["sources"] == [str(other), *(str(parts[s]) for s in (".1", ".2", ".10", ""))]
+    assert document["undocumented"][0]["line"] == f"{parts['.1']}:1"  # the oldest part first
+
+
+def _recorded(out: Path, *, good: int, refused: int) -> Path:
+    """A capture as ``record --auth`` writes it: ``good`` task bodies, ``refused`` 401s."""
+    import httpx
+
+    from mockserver.auth import BearerAuth
+    from mockserver.record import Recorder, RecorderConfig
+    from tests.servers import serve_wsgi
+
+    token = "drift-refused-token-1f3e5d7c9b"
+    recorder = Recorder(RecorderConfig(out=out, auth=BearerAuth(token)))
+    with serve_wsgi(recorder) as server:
+        for _ in range(good):
+            httpx.post(server.url + "/webhooks", json=TASK,
+                       headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        for _ in range(refused):
+            assert httpx.post(server.url + "/webhooks", json=TASK).status_code == 401
+    recorder.close()
+    return out
+
+
+def test_refused_deliveries_are_counted_apart_and_are_not_violations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capture = _recorded(tmp_path / "c.jsonl", good=2, refused=3)
+    report, notes = tmp_path / "r.json", tmp_path / "r.md"
+    args = ["drift", str(capture), "--report-json", str(report), "--markdown", str(notes)]
+    assert main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "refused deliveries (recorded without a body): 3" in out
+    assert out[-1] == "exit 0: no drift"
+    document = json.loads(report.read_text())
+    assert (document["refused"], document["problems"]["count"], document["bodies"]) == (3, 0, 2)
+    assert "3 refused deliveries (recorded without a body)" in notes.read_text()
+
+
+def test_a_capture_with_no_body_to_judge_is_not_no_drift(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only refused deliveries (a wrong --auth), or nothing at all (a wrong URL): exit 1."""
+    capture = _recorded(tmp_path / "c.jsonl", good=0, refused=2)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    for path, refused in ((capture, 2), (empty, 0)):
+        report = tmp_path / "r.json"
+        assert main(["drift", str(path), "--report-json", str(report)]) == 1
+        last = capsys.readouterr().out.splitlines()[-1]
+        assert last.startswith("exit 1: no bodies in the capture: check the recorder's URL")
+        assert json.loads(report.read_text())["refused"] == refused
+
+
+def test_shares_are_of_the_bodies_of_the_events_where_the_path_can_appear(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """20 transactions and 10 tasks: a task path seen in 4 tasks is 4 of 10, not 4 of 30."""
+    transaction = schemas.example("transaction.create")
+    blurred = json.loads(json.dumps(transaction))
+    blurred["transaction"]["photos"] = [{"id": "9", "created_at": "2024-01-16T10:00:13.716Z",
+                                         "url": "https://x.example/p", "blur_score": 0.5}]  # fmt: skip
+    bodies = [blurred] * 5 + [transaction] * 15
+    bodies += [_with(priority_level=3, completed_at="2024-01-16T10:00:13.716Z")] * 4 + [TASK] * 6
+    path = _file(tmp_path / "mixed.jsonl", *bodies)
+    report, notes = tmp_path / "r.json", tmp_path / "r.md"
+    assert main(["drift", str(path), "--report-json", str(report), "--markdown", str(notes)]) == 3
+    out = capsys.readouterr().out
+    document = json.loads(report.read_text())
+    shares = {row["path"]: (row["count"], row["share"]) for row in document["undocumented"]}
+    assert shares == {
+        "$.task.priority_level": (4, 0.4),
+        "$.transaction.photos[*].blur_score": (5, 0.25),
+    }
+    assert [(r["path"], r["share"]) for r in document["confirmed"]] == [
+        ("$.task.completed_at", 0.4)
+    ]
+    assert f"       4   40.0%  $.task.priority_level  number  e.g. 3  ({path}:21)" in out
+    assert "| `$.task.priority_level` | 4 | 40.0% |" in notes.read_text()
+    described = {
+        name: [op["value"]["description"] for op in ops]
+        for name, ops in document["proposed_patch"].items()
+    }
+    assert described == {  # a photo can be in either event: 5 of the 30 bodies with photos
+        "task.json": ["Seen in traffic (4 of 10 bodies)."],
+        "photo.json": ["Seen in traffic (5 of 30 bodies)."],
+    }
+
+
+def test_the_docs_diff_the_folder_that_drift_apply_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], repo_root: Path
+) -> None:
+    """README and docs/drift.md write ``--apply proposed/``; docs/diff.md's CI diffs ``proposed/``:
+    one folder, and ``diff`` reads it as written."""
+    import re
+
+    docs = [
+        repo_root / "README.md",
+        repo_root / "docs" / "drift.md",
+        repo_root / "docs" / "diff.md",
+    ]
+    text = "\n".join(path.read_text() for path in docs)
+    applied = set(re.findall(r"--apply (proposed[^\s`]*)", text))
+    diffed = re.findall(r"r360-webhooks diff bundled (proposed\S*)", text)
+    assert applied == set(diffed) == {"proposed/"} and len(diffed) == 3  # README + CI's two
+    capture = _file(tmp_path / "c.jsonl", TASK, _with(priority_level=3))
+    folder = f"{tmp_path}/proposed/"
+    assert main(["drift", str(capture), "--apply", folder]) == 3
+    capsys.readouterr()
+    assert main(["diff", "bundled", folder, "--fail-on", "breaking", "--format", "junit"]) == 0
+    assert 'classname="r360-webhooks.diff.property-added"' in capsys.readouterr().out

@@ -267,3 +267,73 @@ def test_workers_auto_starts_a_process_where_it_pays(
     fields = {f.name: None for f in dataclasses.fields(_send_work.Plan)}
     plan = _send_work.Plan(**{**fields, "count": count, "rate": rate})  # type: ignore[arg-type]
     assert _send_work.auto_workers(plan) == expected
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_evolved_log_line_says_which_changes_made_its_body_and_what_they_added(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], workers: str
+) -> None:
+    from contracts.bulk import BulkGenerator
+
+    log = tmp_path / "log.jsonl"
+    with serve_wsgi(Recorder()) as server:
+        code = main(["send", f"{server.url}/hook", "--evolved", "--count", "40", "--seed", "12",
+                     "--workers", workers, "--log", str(log), "--no-progress"])  # fmt: skip
+    assert code == 0, capsys.readouterr().out
+    made = {body.key: body for body in BulkGenerator(seed=12, evolved=True).take(40)}
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(lines) == 40
+    for line in lines:
+        key = line["payload"][schemas.envelope_of(line["payload"]).resource]["id"]
+        expected = [{"change": a.name, "added": list(a.added)} for a in made[key].applied]
+        assert line["evolution"] == expected and expected  # every evolved body: one change or more
+    assert any(change["added"] for line in lines for change in line["evolution"])
+
+
+def test_from_capture_replays_every_recorded_body_byte_for_byte_in_order_and_says_what_it_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bodies that are not JSON (a BOM, bytes that are not UTF-8, an array) are traffic too."""
+    import base64
+
+    import httpx
+
+    from mockserver.auth import BearerAuth
+    from mockserver.record import Recorder as Capture
+    from mockserver.record import RecorderConfig
+
+    valid = [schemas.example_bytes("task.completed"), schemas.example_bytes("transaction.create")]
+    raw = [valid[0], b"\xef\xbb\xbf" + valid[1], b'{"event": "create", "x": "\xff\xfe"}', b"[1, 2]"]
+    raw += [json.dumps({**schemas.example("task.completed"), "n": n}).encode() for n in range(12)]
+    capture = tmp_path / "staging.capture.jsonl"
+    recorder = Capture(RecorderConfig(out=capture, auth=BearerAuth(TOKEN)))
+    with serve_wsgi(recorder) as server:
+        for body in raw:
+            httpx.post(server.url + "/webhooks", content=body,
+                       headers={"Authorization": f"Bearer {TOKEN}"})  # fmt: skip
+        httpx.post(server.url + "/webhooks", content=valid[0])  # refused: 401, no body kept
+    recorder.close()
+    with capture.open("a") as more:
+        more.write("{oops\n")  # a broken line
+    again = tmp_path / "again.jsonl"
+    replayed = Capture(RecorderConfig(out=again))
+    with serve_wsgi(replayed) as server:
+        code = main(["send", server.url + "/webhooks", "--from-capture", str(capture),
+                     "--log", str(tmp_path / "log.jsonl"), "--no-progress"])  # fmt: skip
+    replayed.close()
+    out = capsys.readouterr().out
+    assert code == 0, out
+    lines = [json.loads(line) for line in again.read_text().splitlines()]
+    received = [
+        base64.b64decode(line["body_b64"]) if "body_b64" in line else line["body"].encode()
+        for line in lines
+    ]
+    assert received == raw  # each once, byte for byte, in the capture's order
+    logged = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [base64.b64decode(line["body_b64"]) for line in logged if "body_b64" in line] == [
+        raw[2]  # the log says what was sent even when it is not JSON
+    ]
+    assert (
+        f"replaying {len(raw)} bodies from {capture}; skipped 2 lines: "
+        "1 refused by the recorder (no body), 1 not JSON"
+    ) in out

@@ -13,11 +13,13 @@ import pytest
 
 from contracts import _driftjobs, schemas, strict
 from contracts.bulk import BulkGenerator, sample_body
+from contracts.diff import Severity, diff
 from contracts.drift_report import DriftReport, build_report
 from contracts.errors import UsageError
 from contracts.evolution import catalogue
 from contracts.proposal import apply_patch, check_compatible, patched_set, write_set
 from contracts.schemas import SchemaSet
+from contracts.schemaset import BUNDLED, load_set
 from contracts.verdicts import normalise
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,6 +50,14 @@ def report_of(*paths: Path, schema_set: SchemaSet | None = None, jobs: int = 1) 
     files = [str(p) for p in paths]
     drift, counts = _driftjobs.analyse(files, schema_set=chosen, jobs=jobs)
     return build_report(drift, counts, files)
+
+
+def assert_diff_calls_it_compatible(folder: Path) -> None:
+    """``r360-webhooks diff bundled FOLDER``'s judge on the set as written: added properties,
+    nothing a consumer could trip on (no warning, no breaking)."""
+    differences = diff(load_set(BUNDLED), load_set(folder))
+    assert [str(d) for d in differences if d.severity >= Severity.WARNING] == []
+    assert "property-added" in {d.rule for d in differences}
 
 
 def transactions(count: int) -> list[dict[str, Any]]:
@@ -98,6 +108,9 @@ def test_a_planted_violation_and_a_planted_field_are_exactly_the_findings(tmp_pa
         ]
     }
     assert report.incompatible == []
+    written = tmp_path / "proposed"
+    write_set(patched_set(schemas.bundled(), report.proposed_patch), written)
+    assert_diff_calls_it_compatible(written)
 
 
 def _evolved_bodies(count: int) -> list[dict[str, Any]]:
@@ -163,6 +176,7 @@ def test_applied_patch_takes_every_body_and_leaves_nothing_undocumented(tmp_path
     assert (again.undocumented, again.violations, again.exit_code) == ([], [], 0)
     changed = {f.name for f in written if json.loads(f.read_text()) != schemas.load_schema(f.stem)}
     assert changed == set(report.proposed_patch)
+    assert_diff_calls_it_compatible(tmp_path / "v1")
 
 
 def test_inferred_fields_seen_are_confirmed_and_fields_never_seen_are_listed(
@@ -243,12 +257,18 @@ def test_patches_apply_and_incompatible_ones_are_named() -> None:
         "photo.json": [{"op": "add", "path": "/properties/url", "value": {}}],
         "notations.json": [{"op": "add", "path": "/properties/x", "value": {}}],
         "nope.json": [],
+        "user.json": [{"op": "add", "path": "/additionalProperties", "value": False}],
     }
+    # What cannot be applied, per file; then diff's own verdicts, as `r360-webhooks diff` prints.
     assert check_compatible(schemas.bundled(), bad) == [
-        "photo.json#/properties/url: 'url' is already described or required",
-        "notations.json#/properties/x: not added to a record (open object with properties)",
+        "notations.json: cannot add at '/properties/x': no such place",
         "nope.json: no such schema",
+        "breaking  type-widened  /photo.json/properties/url  type string -> any",
+        'breaking  format-removed  /photo.json/properties/url  format "uri" removed',
+        "warning  additional-properties-closed  /user.json  additionalProperties: false",
     ]
+    good = {"photo.json": [{"op": "add", "path": "/properties/blur", "value": {"type": "number"}}]}
+    assert check_compatible(schemas.bundled(), good) == []
 
 
 DRIFT_MODULES = ["drift", "drift_report", "proposal", "captures", "_shape", "_driftjobs"]

@@ -154,3 +154,11 @@ def test_the_plugin_can_be_disabled(repo_on_path: pytest.Pytester) -> None:
     result = repo_on_path.runpytest("-p", "no:r360", "--r360-url", "http://127.0.0.1:9/hook")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unrecognized arguments: --r360-url*"])
+
+
+def test_the_readme_lists_every_option(repo_root: Path) -> None:
+    from contracts.plugin import OPTIONS
+
+    readme = (repo_root / "README.md").read_text()
+    listed = readme[readme.index("Options (each also an ini key") :].split("; override")[0]
+    assert [name for name in OPTIONS if f"`--r360-{name}`" not in listed] == []

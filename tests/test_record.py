@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import signal
+import ssl
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 
 from contracts import schemas
 from mockserver.auth import BearerAuth
@@ -69,6 +71,33 @@ def test_forwarding_passes_the_consumer_s_answer_back(tmp_path: Path) -> None:
     assert [line["answer"]["status"] for line in lines(tmp_path / "c.jsonl")] == [202, 401]  # type: ignore[index]
 
 
+def test_forwarding_passes_a_gzipped_answer_back_decoded_with_one_server_and_date(
+    tmp_path: Path,
+) -> None:
+    import gzip
+
+    answer_body = json.dumps({"status": "accepted", "note": "zipped"}).encode()
+    zipped = gzip.compress(answer_body)
+
+    def gzipping(environ: dict[str, object], start_response: object) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "application/json"),  # type: ignore[operator]
+                                  ("Content-Encoding", "gzip"),
+                                  ("Content-Length", str(len(zipped)))])  # fmt: skip
+        return [zipped]
+
+    with serve_wsgi(gzipping) as consumer:  # type: ignore[arg-type]
+        recorder = Recorder(RecorderConfig(out=tmp_path / "c.jsonl", forward=consumer.url))
+        with serve_wsgi(recorder) as server:
+            answer = httpx.post(server.url + "/webhooks", content=BODY)
+        recorder.close()
+    assert answer.status_code == 200
+    assert answer.content == answer_body  # decoded once, by the recorder's client, not twice
+    assert "content-encoding" not in answer.headers
+    assert answer.headers["content-length"] == str(len(answer_body))
+    assert len(answer.headers.get_list("server")) == 1
+    assert len(answer.headers.get_list("date")) == 1
+
+
 def test_required_auth_refuses_and_records_no_body(tmp_path: Path) -> None:
     recorder = Recorder(RecorderConfig(out=tmp_path / "c.jsonl", auth=BearerAuth(TOKEN)))
     with serve_wsgi(recorder) as server:
@@ -80,6 +109,35 @@ def test_required_auth_refuses_and_records_no_body(tmp_path: Path) -> None:
     assert (refused.status_code, accepted.status_code) == (401, 202)
     assert "body" not in first and first["refused"] == "missing or invalid credentials"
     assert "body" in second
+
+
+def test_the_auth_header_of_record_auth_is_recorded_by_name_only(tmp_path: Path) -> None:
+    """``--auth api-key:X-R360-Key:...``: a header no name rule knows is still the credential."""
+    from mockserver.settings import delivery_settings
+
+    auth = delivery_settings(auth="api-key:X-R360-Key:val123").auth
+    recorder = Recorder(RecorderConfig(out=tmp_path / "c.jsonl", auth=auth))
+    with serve_wsgi(recorder) as server:
+        answer = httpx.post(
+            server.url + "/webhooks", content=BODY, headers={"X-R360-Key": "val123"}
+        )
+    recorder.close()
+    [line] = lines(tmp_path / "c.jsonl")
+    assert answer.status_code == 202
+    assert line["auth"] == "X-R360-Key: [REDACTED]"
+    assert "val123" not in (tmp_path / "c.jsonl").read_text()
+
+
+def test_no_word_of_an_api_key_header_is_recorded(tmp_path: Path) -> None:
+    """Only Authorization has a scheme word before its credential; an API key has none."""
+    recorder = Recorder(RecorderConfig(out=tmp_path / "c.jsonl"))
+    with serve_wsgi(recorder) as server:
+        httpx.post(server.url + "/webhooks", content=BODY,
+                   headers={"Authorization": "Basic dXNlcjpwYXNz", "X-Api-Key": "letmein now"})  # fmt: skip
+    recorder.close()
+    [line] = lines(tmp_path / "c.jsonl")
+    assert line["auth"] == "Authorization: Basic [REDACTED]; X-Api-Key: [REDACTED]"
+    assert "letmein" not in (tmp_path / "c.jsonl").read_text()
 
 
 def test_concurrent_posts_never_interleave_and_a_big_body_is_refused(tmp_path: Path) -> None:
@@ -123,6 +181,23 @@ def test_the_capture_rotates_by_size(tmp_path: Path) -> None:
     assert total == 8
 
 
+def test_a_body_bigger_than_the_rotation_size_rolls_no_empty_file(tmp_path: Path) -> None:
+    """Rotation 1 MiB, bodies of 1.5 MB: one line a file, oldest in ``.1``, none empty."""
+    recorder = Recorder(
+        RecorderConfig(out=tmp_path / "c.jsonl", rotate_bytes=1024 * 1024, max_body=2_000_000)
+    )
+    with serve_wsgi(recorder) as server:
+        for number in range(3):
+            body = json.dumps({"event": "create", "transaction": {"id": str(number),
+                                                                  "pad": "z" * 1_500_000}})  # fmt: skip
+            assert httpx.post(server.url + "/webhooks", content=body).status_code == 202
+    recorder.close()
+    files = [tmp_path / "c.jsonl.1", tmp_path / "c.jsonl.2", tmp_path / "c.jsonl"]
+    assert sorted(tmp_path.iterdir()) == sorted(files)
+    ids = [json.loads(str(line["body"]))["transaction"]["id"] for f in files for line in lines(f)]
+    assert ids == ["0", "1", "2"]  # one line each, oldest first: .1, .2, then the file itself
+
+
 def test_the_command_records_until_sigterm_and_says_how_many(tmp_path: Path) -> None:
     out = tmp_path / "capture.jsonl"
     process = subprocess.Popen(
@@ -140,6 +215,38 @@ def test_the_command_records_until_sigterm_and_says_how_many(tmp_path: Path) -> 
         rest, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "recorded 3 deliveries" in rest and len(lines(out)) == 3
+    assert "POST /webhooks" not in err and "\x1b[" not in err  # no (coloured) access log
+
+
+def test_the_command_serves_https_with_cert_and_key(
+    tmp_path: Path, ca: trustme.CA, ca_pem: Path
+) -> None:
+    """``--cert/--key``: a client that trusts the CA delivers; one that does not is refused."""
+    leaf = ca.issue_cert("127.0.0.1", "localhost")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+    leaf.private_key_pem.write_to_path(str(key))
+    out = tmp_path / "capture.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "contracts", "record", "--port", "0", "--out", str(out),
+         "--cert", str(cert), "--key", str(key)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[2]
+        assert url.startswith("https://127.0.0.1:")
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            httpx.post(url, content=BODY, timeout=10)  # the system's CAs do not know ours
+        trusted = ssl.create_default_context(cafile=str(ca_pem))
+        assert httpx.post(url, content=BODY, verify=trusted, timeout=10).status_code == 202
+    finally:
+        process.send_signal(signal.SIGTERM)
+        rest, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "recorded 1 deliveries" in rest
+    [line] = lines(out)
+    assert str(line["body"]).encode() == BODY
 
 
 @pytest.mark.parametrize(
@@ -159,3 +266,47 @@ def test_bad_options_are_one_line(
     assert main(["record", "--port", "0", "--out", str(tmp_path / "c.jsonl"), *argv]) == 2
     err = capsys.readouterr().err
     assert says in err and err.count("\n") == 1
+
+
+def test_sigterm_lets_deliveries_in_flight_finish_and_records_them(tmp_path: Path) -> None:
+    """A consumer that answers in 3 s, 5 deliveries in flight, SIGTERM after 1 s: the recorder
+    stops accepting, waits for the 5, passes each answer back and records each line."""
+    import threading
+    import time
+
+    def slow(environ: dict[str, object], start_response: object) -> list[bytes]:
+        time.sleep(3)
+        start_response("202 Accepted", [("Content-Type", "text/plain")])  # type: ignore[operator]
+        return [b"slow but fine"]
+
+    out = tmp_path / "capture.jsonl"
+    with serve_wsgi(slow) as consumer:  # type: ignore[arg-type]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "contracts", "record", "--port", "0", "--out", str(out),
+             "--forward", consumer.url + "/hook"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        answers: list[object] = []
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().split()[2]
+
+            def post() -> None:
+                try:
+                    answers.append(httpx.post(url, content=BODY, timeout=10).status_code)
+                except httpx.HTTPError as exc:
+                    answers.append(type(exc).__name__)
+
+            senders = [threading.Thread(target=post) for _ in range(5)]
+            for sender in senders:
+                sender.start()
+            time.sleep(1)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            rest, err = process.communicate(timeout=30)
+        for sender in senders:
+            sender.join(timeout=10)
+    assert answers == [202] * 5
+    assert process.returncode == 0, err
+    assert "recorded 5 deliveries" in rest
+    assert [line["answer"]["status"] for line in lines(out)] == [202] * 5  # type: ignore[index]

@@ -21,6 +21,7 @@ import os
 import shutil
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
@@ -30,7 +31,7 @@ from typing import Any
 
 from contracts.errors import InputError
 
-__all__ = ["Bodies", "Plan", "Share", "auto_workers", "deliver", "read_payload"]
+__all__ = ["Bodies", "Plan", "Share", "auto_workers", "deliver", "read_payload", "scan_capture"]
 
 #: How many deliveries a worker counts before it tells the parent's progress bar.
 _PROGRESS_BATCH = 64
@@ -60,10 +61,13 @@ class Bodies:
             return itertools.cycle(self.payload)
         if self.kind == "capture":
             return _captured(str(self.capture))
+        return ((item.event, item.body) for item in self.generated())
+
+    def generated(self) -> Iterator[Any]:
+        """The ``generated`` bodies as :class:`contracts.bulk.BulkBody`, changes and all."""
         from contracts.bulk import BulkGenerator
 
-        generator = BulkGenerator(seed=self.seed, event=self.event, evolved=self.evolved)
-        return ((item.event, item.body) for item in generator)
+        return BulkGenerator(seed=self.seed, event=self.event, evolved=self.evolved)
 
 
 @dataclass(frozen=True)
@@ -123,13 +127,36 @@ def read_payload(source: str) -> tuple[tuple[str, bytes], ...]:
 
 
 def _captured(source: str) -> Iterator[tuple[str, bytes]]:
-    """A capture's bodies, byte for byte, with the event each one is of (``unknown`` if none)."""
+    """A capture's bodies, byte for byte, with the event each one is of (``unknown`` if none).
+
+    A captured body that is not a JSON object (a BOM, bytes that are not UTF-8) is replayed
+    too: it is what was sent, and how a consumer takes it is the point of a replay. Lines with
+    no body (refused deliveries, broken lines) are skipped; :func:`scan_capture` counts them.
+    """
     from contracts import schemas
-    from contracts.captures import Delivery, read_captures
+    from contracts.captures import Delivery, Problem, read_captures
 
     for item in read_captures(source):
         if isinstance(item, Delivery):
             yield schemas.event_of(item.body) or "unknown", item.raw
+        elif isinstance(item, Problem) and item.raw is not None:
+            yield "unknown", item.raw
+
+
+def scan_capture(source: str) -> tuple[int, Counter[str]]:
+    """How many bodies ``send --from-capture`` replays from ``source``, and the lines it skips
+    by reason (``refused by the recorder (no body)``, ``not JSON``...), to say so up front."""
+    from contracts.captures import Delivery, Problem, Refused, read_captures
+
+    bodies, skipped = 0, Counter[str]()
+    for item in read_captures(source):
+        if isinstance(item, Delivery) or (isinstance(item, Problem) and item.raw is not None):
+            bodies += 1
+        elif isinstance(item, Refused):
+            skipped["refused by the recorder (no body)"] += 1
+        else:
+            skipped[item.reason.split(" (")[0]] += 1
+    return bodies, skipped
 
 
 def auto_workers(plan: Plan) -> int:
@@ -183,7 +210,6 @@ def run_share(
     sender = settings.sender(
         retry=plan.retry, connect_timeout=plan.connect_timeout, read_timeout=plan.read_timeout
     )
-    items = itertools.islice(plan.bodies.stream(), share.index, plan.count, share.workers)
     first_dead: list[Delivery] = []
     pending = [0]
 
@@ -202,7 +228,17 @@ def run_share(
     rate = plan.rate / share.workers if plan.rate is not None else None
     with ExitStack() as stack:
         stack.enter_context(sender)
-        out = stack.enter_context(DeliveryLog(share.log)) if share.log else None
+        mine = (share.index, plan.count, share.workers)  # this worker's bodies of the stream
+        items: Iterator[tuple[str, bytes]] = itertools.islice(plan.bodies.stream(), *mine)
+        out = None
+        if share.log and plan.bodies.kind == "generated" and plan.bodies.evolved:
+            from contracts.cli._evolution_log import EvolutionLog
+
+            evolution = EvolutionLog(share.log)  # each line says how its body was evolved
+            items = evolution.track(itertools.islice(plan.bodies.generated(), *mine))
+            out = stack.enter_context(evolution)
+        elif share.log:
+            out = stack.enter_context(DeliveryLog(share.log))
         sender.deliver_many(
             items, concurrency=plan.concurrency, rate=rate, on_done=done, log=out, builder=builder
         )

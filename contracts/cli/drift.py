@@ -23,7 +23,8 @@ HELP = "report how captured deliveries differ from the contract, and propose the
 EPILOG = """\
 exit codes:
   0  no drift: every body valid, nothing undocumented, no unknown event
-  1  violations of the contract (or deliveries whose body is not a JSON object)
+  1  violations of the contract (or deliveries whose body is not a JSON object), or no
+     body to judge at all: an empty capture, or only refused deliveries (check the URL)
   2  bad input: a missing, unreadable or binary file, a bad option (one line, no traceback)
   3  no violations, but undocumented paths or unknown events (the contract is behind traffic)
 """
@@ -42,7 +43,13 @@ def register(subparsers: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("captures", nargs="+", metavar="CAPTURE", help="a capture or .jsonl file")
+    parser.add_argument(
+        "captures",
+        nargs="+",
+        metavar="CAPTURE",
+        help="a capture or .jsonl file; the rotated parts of one (capture.jsonl*) are read "
+        "oldest first: FILE.1, FILE.2, ..., then FILE",
+    )
     parser.add_argument(
         "--schemas",
         metavar="DIR",
@@ -77,15 +84,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--jobs must be 0 or more and --top at least 1")
     from contracts import schemas
     from contracts._driftjobs import analyse, default_jobs
+    from contracts.captures import in_rotation_order
     from contracts.drift_report import build_report
     from contracts.proposal import patched_set, write_set
 
     schema_set = schemas.SchemaSet.from_dir(args.schemas) if args.schemas else schemas.bundled()
     jobs = args.jobs or default_jobs()
-    drift, counts = analyse(
-        args.captures, schema_set=schema_set, schema_dir=args.schemas, jobs=jobs
-    )
-    report = build_report(drift, counts, args.captures)
+    captures = in_rotation_order(args.captures)
+    drift, counts = analyse(captures, schema_set=schema_set, schema_dir=args.schemas, jobs=jobs)
+    report = build_report(drift, counts, captures)
     if args.report_json:
         _write(args.report_json, json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
     if args.markdown:
@@ -118,6 +125,8 @@ def summary(report: DriftReport, origin: str, top: int, out: TextIO) -> None:
     files = f"{len(report.sources)} file{'s' if len(report.sources) > 1 else ''}"
     print(f"{report.bodies} bodies from {files}{when}, judged against {origin}", file=out)
     print(f"events: {', '.join(f'{e} {n}' for e, n in report.events.items()) or 'none'}", file=out)
+    if report.refused:
+        print(f"refused deliveries (recorded without a body): {report.refused}", file=out)
     problems = report.problems
     sections: list[tuple[str, list[dict[str, Any]], Any]] = [
         ("unknown events", report.unknown_events, _unknown_line),
@@ -147,7 +156,7 @@ def summary(report: DriftReport, origin: str, top: int, out: TextIO) -> None:
         )
     for name, count in report.dropped.items():
         print(f"note: {count} {name} beyond the first rows were counted, not kept", file=out)
-    print(f"exit {report.exit_code}: {_VERDICTS[report.exit_code]}", file=out)
+    print(f"exit {report.exit_code}: {report.verdict}", file=out)
 
 
 def _unknown_line(r: dict[str, Any]) -> str:
@@ -176,13 +185,6 @@ def _unseen_line(r: dict[str, Any]) -> str:
     return f"{r['path']}  ({r['provenance']}, {r['schema']})"
 
 
-_VERDICTS = {
-    0: "no drift",
-    1: "violations of the contract",
-    3: "the contract is behind traffic (undocumented paths or unknown events)",
-}
-
-
 _HEADERS = {"count": "bodies", "line": "first line", "reason": "why"}
 _UNDOCUMENTED_COLUMNS = ("path", "count", "share", "types", "example", "line")
 _CONFIRMED_COLUMNS = ("path", "count", "share", "schema")
@@ -196,8 +198,10 @@ def markdown(report: DriftReport, origin: str) -> str:
         "# Drift report",
         "",
         f"{report.bodies} bodies from {sources}{when}, judged against `{origin}`. "
-        f"Exit code {report.exit_code}: {_VERDICTS[report.exit_code]}.",
+        f"Exit code {report.exit_code}: {report.verdict}.",
     ]
+    if report.refused:
+        lines[-1] += f" Also {report.refused} refused deliveries (recorded without a body)."
     events = [{"event": e, "count": n} for e, n in report.events.items()]
     tables: list[tuple[str, list[dict[str, Any]], tuple[str, ...]]] = [
         ("Events", events, ("event", "count")),

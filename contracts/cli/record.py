@@ -1,7 +1,9 @@
 """``r360-webhooks record``: capture real deliveries in staging, for ``drift`` (issue 15).
 
 The logic is :mod:`mockserver.record`; this module parses, serves until Ctrl-C or SIGTERM, and
-says what it recorded. See ``docs/drift.md`` for the staging recipe.
+says what it recorded. On a stop it first lets the deliveries in flight end, answered and recorded
+(:mod:`mockserver.draining`): a SIGTERM during a deploy must not drop Record360's deliveries. See
+``docs/drift.md`` for the staging recipe.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ def register(subparsers: Any) -> None:
         "record",
         help=HELP,
         description=HELP + ": the raw body, header names and the auth scheme (never a credential), "
-        "as JSON Lines that `drift` and `send --from-capture` read. Stop with Ctrl-C.",
+        "as JSON Lines that `drift` and `send --from-capture` read. Stop with Ctrl-C or SIGTERM: "
+        "deliveries in flight are finished and recorded first. No access log: the capture is it.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8361, help="port (default 8361; 0: any free)")
@@ -32,7 +35,8 @@ def register(subparsers: Any) -> None:
         "--out",
         metavar="FILE",
         default="capture.jsonl",
-        help="the capture (appended to; rotated to FILE.1, FILE.2... past --rotate-mb)",
+        help="the capture (appended to; past --rotate-mb renamed FILE.1, then FILE.2...: .1 is "
+        "the oldest part, FILE the newest)",
     )
     parser.add_argument(
         "--forward",
@@ -61,8 +65,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import ssl
 
-    from werkzeug.serving import make_server
-
+    from mockserver.draining import DrainingServer
     from mockserver.record import Recorder, RecorderConfig
     from mockserver.settings import delivery_settings
 
@@ -103,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     try:
-        server = make_server(args.host, args.port, recorder, threaded=True, ssl_context=context)
+        server = DrainingServer(args.host, args.port, recorder, ssl_context=context)
     except (OSError, SystemExit) as exc:
         recorder.close()
         error = exc if isinstance(exc, OSError) else OSError("address in use")
@@ -112,14 +115,21 @@ def run(args: argparse.Namespace) -> int:
     where = f"{scheme}://{args.host}:{server.server_port}{args.path}"
     onward = f", forwarding to {forward.url}" if forward else ""
     print(f"recording on {where} into {args.out}{onward}  (Ctrl-C to stop)", flush=True)
+    grace_s = recorder.config.timeout_s + 1.0  # a forwarded delivery's longest wait, and a bit
     try:
         with sigterm_as_interrupt():
             server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        server.server_close()  # stop accepting; deliveries in flight go on...
+        left = server.drain(grace_s)  # ...to their answer and their line
         recorder.close()
+    if left:
+        print(
+            f"warning: {left} deliveries still in flight after {grace_s:g} s are not recorded",
+            file=sys.stderr,
+        )
     print(f"stopped; recorded {recorder.writer.lines} deliveries into {args.out}", flush=True)
     return 0
 

@@ -35,8 +35,10 @@ def register(subparsers: Any) -> None:
     bodies.add_argument(
         "--from-capture",
         metavar="CAPTURE",
-        help="replay the bodies of a capture (from `record`, or JSON Lines of bodies) byte for "
-        "byte, each once, in order",
+        help="replay every body of a capture (from `record`, or JSON Lines of bodies) byte for "
+        "byte, each once, bodies that are not JSON too; in the capture's order with the default "
+        "--concurrency 1 (more in flight may reorder them); lines without a body are skipped, "
+        "and counted",
     )
     bodies.add_argument("--event", default="any", help="event to generate: %(r360_events)s or any")
     bodies.add_argument("--evolved", action="store_true", help="generate evolved bodies")
@@ -55,8 +57,9 @@ def register(subparsers: Any) -> None:
     pace.add_argument(
         "--concurrency",
         type=int,
-        default=8,
-        help="deliveries in flight, per worker process (default: 8)",
+        default=None,
+        help="deliveries in flight, per worker process (default: 8; 1 with --from-capture, "
+        "so a capture is replayed in its order)",
     )
     pace.add_argument(
         "--workers",
@@ -92,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     parse_retry(args.retry)  # a bad schedule is a usage error before anything else happens
     from mockserver.delivery.sender import MAX_TIMEOUT_S, check_concurrency
 
+    if args.concurrency is None:  # a replay keeps the capture's order unless told otherwise
+        args.concurrency = 1 if args.from_capture else 8
     check_concurrency(args.concurrency, "--concurrency")
     workers = _workers(args.workers)
     for flag, value in (("--connect-timeout", args.connect_timeout),
@@ -105,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         workers = auto_workers(plan)
     if workers > 1 and plan.count is not None:
         workers = min(workers, plan.count)
-    total = plan.count if plan.count is not None else _lines(str(args.from_capture))
+    total = plan.count if plan.count is not None else _replayed(str(args.from_capture))
     show = not args.no_progress and total > 1 and sys.stderr.isatty()
     with progress_bar(total, enabled=show, label="delivering") as advance:
         summary, dead = deliver(plan, workers=workers, log=args.log, progress=advance)
@@ -172,10 +177,20 @@ def _bodies(args: argparse.Namespace) -> Bodies:
     return Bodies("generated", seed=seed, event=event, evolved=args.evolved)
 
 
-def _lines(path: str) -> int:
-    """Roughly how many deliveries a capture holds (its non-blank lines), for the progress bar."""
-    with open(path, "rb") as lines:
-        return sum(1 for line in lines if not line.isspace())
+def _replayed(path: str) -> int:
+    """How many bodies of the capture at ``path`` are replayed; says so, and what is skipped."""
+    from contracts.cli._send_work import scan_capture
+    from contracts.errors import InputError
+
+    bodies, skipped = scan_capture(path)
+    if not bodies:
+        raise InputError("no body in it to replay; give a capture from `record`", source=path)
+    said = f"replaying {bodies} bodies from {path}"
+    if skipped:
+        why = ", ".join(f"{count} {reason}" for reason, count in skipped.most_common())
+        said += f"; skipped {skipped.total()} lines: {why}"
+    print(said, flush=True)
+    return bodies
 
 
 def _print_summary(

@@ -152,7 +152,7 @@ class OpaqueId(Change):
         nodes = list(id_nodes(body, event))
         for node in nodes:
             if node.value not in replacements:
-                replacements[node.value] = _opaque_id(c, set(replacements.values()))
+                replacements[node.value] = _opaque_id(c, list(replacements.values()))
             set_at(body, node.path, replacements[node.value])
         first = schemas.format_path(nodes[0].path)
         return AppliedChange(
@@ -160,11 +160,16 @@ class OpaqueId(Change):
         )
 
 
-def _opaque_id(c: Chooser, taken: set[str]) -> str:
-    """A fresh opaque ID: a letter, then 20 to 254 printable characters (so 21 to 255 long)."""
+def _opaque_id(c: Chooser, taken: list[str]) -> str:
+    """A fresh opaque ID: a letter, then 20 to 254 printable characters (so 21 to 255 long).
+
+    ``taken`` is a list, in the order the IDs were made: the twin below is of the first one. The
+    first of a *set* depends on the process's string hashing, and the same seed must make the
+    same body in every process (``send --workers``, ``example --seed``).
+    """
     if taken and c.boolean():
         # Two IDs differing only in case must stay two IDs (utf8_bin, says the policy).
-        twin = next(iter(taken)).swapcase()
+        twin = taken[0].swapcase()
         if twin not in taken and len(twin) <= 255:  # "ß".swapcase() is "SS"
             return twin
     while True:

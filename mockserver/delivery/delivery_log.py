@@ -45,11 +45,16 @@ class DeliveryLog:
 
     def write(self, delivery: Delivery) -> None:
         """Append one line for ``delivery`` and flush it."""
-        line = json.dumps(delivery.to_json(), separators=(",", ":"), ensure_ascii=False)
+        line = json.dumps(self.line_of(delivery), separators=(",", ":"), ensure_ascii=False)
         with self._lock:
             self._stream.write(line + "\n")
             self._stream.flush()
             self.count += 1
+
+    def line_of(self, delivery: Delivery) -> dict[str, Any]:
+        """The JSON object written for ``delivery``; a subclass may add what the sender's caller
+        knows and the delivery does not (how a generated body was made)."""
+        return delivery.to_json()
 
     def close(self) -> None:
         if self._owned:

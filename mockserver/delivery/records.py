@@ -10,6 +10,7 @@ logged or served without leaking the consumer's credentials.
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
@@ -129,8 +130,18 @@ class Delivery:
         return self.status == "delivered"
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict (one line of the delivery log); secrets were redacted on record."""
-        return {
+        """A JSON-ready dict (one line of the delivery log); secrets were redacted on record.
+
+        A body sent as bytes is shown parsed; bytes that are not JSON (a replayed capture may
+        hold a BOM, or bytes that are not UTF-8) are shown as ``body_b64`` with a null payload.
+        """
+        payload, raw = self.payload, None
+        if isinstance(payload, bytes):
+            try:
+                payload = json.loads(self.body)
+            except ValueError:
+                payload, raw = None, base64.b64encode(self.body).decode("ascii")
+        line = {
             "id": self.id,
             "event": self.event,
             "url": self.url,
@@ -138,9 +149,12 @@ class Delivery:
             "status": self.status,
             "reason": self.reason,
             "detail": self.detail,
-            "payload": json.loads(self.body) if isinstance(self.payload, bytes) else self.payload,
+            "payload": payload,
             "attempts": [a.to_json() for a in self.attempts],
         }
+        if raw is not None:
+            line["body_b64"] = raw
+        return line
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Delivery:
