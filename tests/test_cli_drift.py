@@ -53,6 +53,14 @@ def test_exit_codes(
     assert out[-1] == last
 
 
+@pytest.fixture
+def unfolded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows whole, whatever their length (the pytest tmp paths in them are long): these tests
+    pin each row's format; test_the_piped_summary_fits_100_columns pins the folding."""
+    monkeypatch.setattr("contracts.cli._width.PIPED_WIDTH", 10_000)
+
+
+@pytest.mark.usefixtures("unfolded")
 def test_summary_names_the_findings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _file(tmp_path / "c.jsonl", TASK, _with(id=7), _with(priority_level=3))
     main(["drift", str(path), "--top", "1"])
@@ -145,7 +153,8 @@ def test_apply_writes_a_usable_schema_set(
     capsys.readouterr()
     assert main(["diff", "bundled", str(target), "--fail-on", "warning"]) == 0  # what --apply wrote
     assert capsys.readouterr().out.splitlines() == [
-        'info      property-added  /task.json/properties/priority_level  new optional property "priority_level"',
+        "info      property-added  /task.json/properties/priority_level  new optional property",
+        '    "priority_level"',  # piped output folds at 100 columns
         "1 difference: 0 breaking, 0 warning, 1 info (--fail-on warning: pass)",
     ]
 
@@ -238,6 +247,7 @@ def test_a_capture_with_no_body_to_judge_is_not_no_drift(
         assert json.loads(report.read_text())["refused"] == refused
 
 
+@pytest.mark.usefixtures("unfolded")
 def test_shares_are_of_the_bodies_of_the_events_where_the_path_can_appear(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -295,3 +305,26 @@ def test_the_docs_diff_the_folder_that_drift_apply_writes(
     capsys.readouterr()
     assert main(["diff", "bundled", folder, "--fail-on", "breaking", "--format", "junit"]) == 0
     assert 'classname="r360-webhooks.diff.property-added"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("option", ["--report-json", "--markdown"])
+def test_an_unwritable_output_is_refused_before_the_analysis(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    path = _file(tmp_path / "c.jsonl", TASK)
+    missing = tmp_path / "no-such-folder" / "out"
+    assert main(["drift", str(path), option, str(missing)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # nothing analysed, nothing printed
+    assert err.startswith(f"r360-webhooks: error: {option} ") and err.count("\n") == 1
+
+
+def test_the_piped_summary_fits_100_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    long_key = "an_undocumented_field_whose_name_alone_takes_most_of_a_line_in_a_ci_log"
+    path = _file(tmp_path / "c.jsonl", TASK, _with(**{long_key: "x" * 80}))
+    assert main(["drift", str(path)]) == 3
+    out = capsys.readouterr().out
+    assert long_key in out.replace("\n", "").replace(" ", "")
+    assert max(len(line) for line in out.splitlines()) <= 100, out

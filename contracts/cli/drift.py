@@ -14,6 +14,8 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from contracts.cli._outputs import check_output
+from contracts.cli._width import echo
 from contracts.errors import UsageError
 
 if TYPE_CHECKING:  # imported when the command runs: --help and usage errors stay instant
@@ -82,6 +84,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.jobs < 0 or args.top < 1:
         raise UsageError("--jobs must be 0 or more and --top at least 1")
+    for option in ("--report-json", "--markdown"):  # a typo must not cost a whole analysis
+        check_output(option, getattr(args, option[2:].replace("-", "_")))
     from contracts import schemas
     from contracts._driftjobs import analyse, default_jobs
     from contracts.captures import in_rotation_order
@@ -123,10 +127,10 @@ def summary(report: DriftReport, origin: str, top: int, out: TextIO) -> None:
     """The terminal summary: totals, then each section's first ``top`` rows."""
     when = f" ({report.first_date} to {report.last_date})" if report.first_date else ""
     files = f"{len(report.sources)} file{'s' if len(report.sources) > 1 else ''}"
-    print(f"{report.bodies} bodies from {files}{when}, judged against {origin}", file=out)
-    print(f"events: {', '.join(f'{e} {n}' for e, n in report.events.items()) or 'none'}", file=out)
+    echo(f"{report.bodies} bodies from {files}{when}, judged against {origin}", stream=out)
+    echo(f"events: {', '.join(f'{e} {n}' for e, n in report.events.items()) or 'none'}", stream=out)
     if report.refused:
-        print(f"refused deliveries (recorded without a body): {report.refused}", file=out)
+        echo(f"refused deliveries (recorded without a body): {report.refused}", stream=out)
     problems = report.problems
     sections: list[tuple[str, list[dict[str, Any]], Any]] = [
         ("unknown events", report.unknown_events, _unknown_line),
@@ -138,25 +142,25 @@ def summary(report: DriftReport, origin: str, top: int, out: TextIO) -> None:
     ]
     for title, rows, line in sections:
         if not rows:
-            print(f"{title}: none", file=out)
+            echo(f"{title}: none", stream=out)
             continue
-        print(f"{title}: {len(rows)}", file=out)
+        echo(f"{title}: {len(rows)}", stream=out)
         for row in rows[:top]:
-            print("  " + line(row), file=out)
+            echo("  " + line(row), stream=out)
         if len(rows) > top:
-            print(f"  ... and {len(rows) - top} more (--report-json lists all)", file=out)
+            echo(f"  ... and {len(rows) - top} more (--report-json lists all)", stream=out)
     operations = sum(len(ops) for ops in report.proposed_patch.values())
     if operations:
         verdict = "compatible" if not report.incompatible else "NOT compatible"
-        print(
+        echo(
             f"proposed patch: {operations} added properties in "
             f"{', '.join(report.proposed_patch)} ({verdict}); --report-json has it, "
             "--apply DIR writes the patched schema set",
-            file=out,
+            stream=out,
         )
     for name, count in report.dropped.items():
-        print(f"note: {count} {name} beyond the first rows were counted, not kept", file=out)
-    print(f"exit {report.exit_code}: {report.verdict}", file=out)
+        echo(f"note: {count} {name} beyond the first rows were counted, not kept", stream=out)
+    echo(f"exit {report.exit_code}: {report.verdict}", stream=out)
 
 
 def _unknown_line(r: dict[str, Any]) -> str:
