@@ -113,14 +113,18 @@ class App:
                 capacity=config.queue,
                 transport=config.transport,
             )
-        except BaseException:
+        except BaseException as exc:
             self.store.close()
+            if isinstance(exc, sqlite3.DatabaseError):  # damage quick_check did not see
+                raise self.store.database.damaged(exc) from None
             raise
         try:
             self._start_delivering(config)
-        except BaseException:
+        except BaseException as exc:
             self.pool.stop(0)
             self.store.close()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise self.store.database.damaged(exc) from None
             raise
         self._lock = threading.Lock()
         self.url_map = Map(
