@@ -55,10 +55,14 @@ class Endpoint:
         self._last_start = -math.inf
         self.limit = limit
         # The dispatcher's (others only read them): the seqs of its deliveries taken and not
-        # recorded yet, how many are being attempted, and whether its last attempt failed.
+        # recorded yet, how many are being attempted, whether it is failing (see the
+        # dispatcher), its failed attempts in a row, and whether it ever answered (a 2xx).
         self.on_wire: set[int] = set()
         self.busy = 0
         self.failing = False
+        self.failures = 0
+        self.answered = False
+        self.proven = False
         #: When its earliest waiting delivery is due, as far as the dispatcher knows.
         self.head: float | None = None
         self.deleted = False
