@@ -109,6 +109,24 @@ def _version_1(connection: sqlite3.Connection) -> None:
         connection.execute(statement)
 
 
+#: Version 2: listings filtered by subscription and state read one index range; and
+#: ``created_at`` never decreases as ``seq`` grows (two requests racing to commit could leave it
+#: a few milliseconds out of order), so a time range is a range of ``seq`` (see ``store.py``).
+_SCHEMA_V2 = """
+CREATE INDEX deliveries_by_subscription_status ON deliveries (subscription, status, seq);
+WITH running AS (
+    SELECT seq, MAX(created_at) OVER (ORDER BY seq) AS floor FROM deliveries
+)
+UPDATE deliveries SET created_at = running.floor FROM running
+    WHERE running.seq = deliveries.seq AND deliveries.created_at < running.floor;
+"""
+
+
+def _version_2(connection: sqlite3.Connection) -> None:
+    for statement in _statements(_SCHEMA_V2):
+        connection.execute(statement)
+
+
 #: ``MIGRATIONS[n]`` takes a database at schema version ``n`` to ``n + 1``, in one transaction.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1, _version_2)
 SCHEMA_VERSION = len(MIGRATIONS)
