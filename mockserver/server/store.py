@@ -191,8 +191,8 @@ class DeliveryStore:
         with self.database.write(durable=True) as db:
             # created_at never decreases as seq grows (a time range is a range of seq): a
             # request that read the clock first but commits second takes the later time.
-            last = db.execute("SELECT created_at FROM deliveries ORDER BY seq DESC LIMIT 1")
-            floor = (last.fetchone() or (-math.inf,))[0]
+            newest = db.execute("SELECT created_at FROM deliveries ORDER BY seq DESC LIMIT 1")
+            floor: float = (newest.fetchone() or (-math.inf,))[0]
             rows = []
             for record, body in zip(records, encoded, strict=True):
                 if record.created_at < floor:
