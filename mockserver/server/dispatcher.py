@@ -275,7 +275,11 @@ class Dispatcher:
         self.unrecorded -= len(finished)  # (another error leaves them to the next try)
         for settlement, endpoint, _ in finished:
             endpoint.on_wire.discard(settlement.claim.seq)
-            due = settlement.due_at if settlement.status is not None else time.time()
+            due = settlement.due_at
+            if settlement.status is None:  # not made: due again now, or when the worker said
+                if due is not None and settlement.claim.was_pending:
+                    self._taken(-1)  # still waiting for its first attempt: claimed again later
+                due = due if due is not None else time.time()
             if due is None:
                 continue
             if self.scheduled.get(endpoint.id) is endpoint:
