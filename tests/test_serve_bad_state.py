@@ -3,6 +3,7 @@ traceback (issue 13 audit, item 1): the real command in a subprocess, as a user 
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from mockserver.server.config import ServerConfig
 from mockserver.server.database import DB_NAME
 from mockserver.server.schedule import Schedule
 from mockserver.server.store import DeliveryStore, Record
+from tests._server import wait_until
+from tests.test_server_store import legacy_line
 
 
 def serve(state: Path) -> subprocess.CompletedProcess[str]:
@@ -92,3 +95,27 @@ def test_damage_found_by_the_first_reads_is_one_line(
         create_app(ServerConfig(state_dir=tmp_path))
     monkeypatch.undo()
     create_app(ServerConfig(state_dir=tmp_path)).close()
+
+
+def test_sigterm_during_start_up_is_a_clean_stop(tmp_path: Path) -> None:
+    """SIGTERM while ``serve`` opens its state (here: importing a big earlier-version state) is
+    the same clean stop as later, not a kill by the signal's default action."""
+    lines = (legacy_line(n, "delivered") for n in range(1, 40_001))
+    (tmp_path / "deliveries.jsonl").write_text("\n".join(lines) + "\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "contracts", "serve", "--port", "0", "--state", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: (tmp_path / DB_NAME).exists() or process.poll() is not None)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, (process.returncode, out, err)
+    assert "Traceback" not in err, err
+    assert "stopped while starting" in out, out
+    assert "mock Record360 on" not in out  # it was stopped before it listened
