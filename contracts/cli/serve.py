@@ -132,6 +132,8 @@ def _run(args: argparse.Namespace, config: ServerConfig, app: App) -> int:
                 f"{waiting} to continue)",
                 flush=True,
             )
+        for warning in config.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         for subscription in subscriptions:
             if subscription.insecure:
                 print(

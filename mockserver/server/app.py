@@ -411,11 +411,10 @@ class App:
 
     def on_delete_subscription(self, request: Request, id: str) -> Response:
         with self._lock:
-            endpoint = self.pool.remove(id)
-            if endpoint is None:
+            # Its saved settings (an API subscription's) go in the transaction that cancels
+            # its waiting deliveries (DeliveryPool.remove).
+            if self.pool.remove(id) is None:
                 raise NotFound(f"no subscription has id {id!r}")
-            if endpoint.subscription.source == "api":
-                self.store.forget_subscription(id)
         return Response(status=204)
 
 

@@ -295,7 +295,9 @@ class Dispatcher:
         attempt finishes, and one that would be retried is cancelled then)."""
         detail = f"subscription {endpoint.id!r} was deleted before it was sent"
         try:
-            _, pending = self.schedule.cancel(endpoint.id, detail, tuple(endpoint.on_wire))
+            _, pending = self.schedule.cancel(
+                endpoint.id, detail, tuple(endpoint.on_wire), forget=endpoint.forget
+            )
         except StoreClosed:
             return
         self._taken(pending)

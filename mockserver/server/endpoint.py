@@ -67,6 +67,9 @@ class Endpoint:
         #: When its earliest waiting delivery is due, as far as the dispatcher knows.
         self.head: float | None = None
         self.deleted = False
+        #: Deleted through the API and made through it: its saved settings go with its
+        #: waiting deliveries, in one transaction (:meth:`Schedule.cancel`).
+        self.forget = False
         self.closed = False
 
     @property
