@@ -12,6 +12,7 @@ up to 10 % jitter), and no worker is held by a waiting delivery.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -87,14 +88,16 @@ def page(client: Client, **query: Any) -> list[dict[str, Any]]:
 
 
 class Gate:
-    """An ``httpx.MockTransport`` handler: ``/slow`` waits for the gate, the rest answer at once;
-    it counts the slow requests on the wire at once."""
+    """An ``httpx.MockTransport`` handler: ``/slow`` waits for the gate (but its first request,
+    which proves the endpoint answers: see :func:`test_an_endpoint_not_proven_yet_gets_one_attempt`),
+    the rest answer at once; it counts the slow requests on the wire at once."""
 
     def __init__(self) -> None:
         self.open = threading.Event()
         self.lock = threading.Lock()
         self.slow_now = self.slow_most = 0
         self.fast = 0
+        self.slow_seen = 0
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if request.url.path != "/slow":
@@ -102,6 +105,9 @@ class Gate:
                 self.fast += 1
             return httpx.Response(202)
         with self.lock:
+            self.slow_seen += 1
+            if self.slow_seen == 1:
+                return httpx.Response(202)
             self.slow_now += 1
             self.slow_most = max(self.slow_most, self.slow_now)
         self.open.wait(WAIT_S)
@@ -138,9 +144,12 @@ def test_a_slow_endpoint_holds_at_most_its_concurrency(limit: int | None, expect
 class _Sub:
     """What :meth:`Dispatcher._choose` reads of an endpoint."""
 
-    def __init__(self, id_: str, *, failing: bool, busy: int = 0, spacing: float = 0.0) -> None:
+    def __init__(
+        self, id_: str, *, failing: bool, busy: int = 0, spacing: float = 0.0, proven: bool = True
+    ) -> None:
         self.id, self.failing, self.busy, self.limit = id_, failing, busy, 2
-        self.spacing, self.not_before = spacing, 0.0
+        self.spacing, self.not_before, self.proven = spacing, 0.0, proven
+        self.answered = proven
 
 
 def _dispatcher(heads: dict[str, float], subs: list[_Sub], sick_on_wire: int = 0) -> Dispatcher:
@@ -191,3 +200,89 @@ def test_a_paced_endpoint_gets_one_attempt_per_spacing_however_late_the_server_r
     paced.not_before = now + 0.05  # as _fill sets it once the claim is made
     chosen, wake = dispatcher._choose(now + 0.01)
     assert chosen is None and wake == pytest.approx(now + 0.05)
+
+
+class Hanging:
+    """An ``httpx.MockTransport`` handler: ``/ok`` answers one 503, then 204s (arrival times
+    kept); every other path is an endpoint that accepts the connection and never answers, until
+    its read timeout (:attr:`timeout`) or :attr:`release`."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+        self.ok_at: list[float] = []
+        self.answered_503 = False
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/ok":
+            self.release.wait(self.timeout)
+            raise httpx.ReadTimeout("read timeout (hanging endpoint)", request=request)
+        with self.lock:
+            if not self.answered_503:
+                self.answered_503 = True
+                return httpx.Response(503)
+            self.ok_at.append(time.monotonic())
+        return httpx.Response(204)
+
+
+def test_hanging_endpoints_do_not_hold_up_a_consumer_after_one_slip() -> None:
+    """The audit's case: a consumer answers one 503, then 204s; 8 endpoints never answer (10 s
+    read timeout); ``standard``, 4 workers, 100 events. An endpoint not proven yet (no 2xx) gets
+    one attempt on the wire, and one failure does not make a subscription *failing*: the
+    consumer's other 99 deliveries arrive in a few seconds, not after the hanging attempts.
+
+    (Until each subscription has answered once, hanging ones may still hold every worker for
+    one read timeout when they come first: nothing tells them from a healthy one yet.)"""
+    handler = Hanging(timeout=10.0)
+    hanging = tuple(
+        subscription(id=f"hang-{n}", url=f"http://127.0.0.1:9/hang-{n}", retry="standard")
+        for n in range(DEAD)
+    )
+    healthy = subscription(id="healthy", url="http://127.0.0.1:9/ok", retry="standard")
+    subs = (healthy, *hanging)
+    transport = httpx.MockTransport(handler)
+    app = create_app(ServerConfig(subscriptions=subs, transport=transport, workers=4))
+    try:
+        started = time.monotonic()
+        accepted = Client(app).post(
+            "/v1/events", json={"event": "transaction.create", "count": EVENTS, "seed": 1}
+        )
+        assert accepted.status_code == 202
+        wait_until(lambda: len(handler.ok_at) >= EVENTS - 1, timeout=30)
+    finally:
+        handler.release.set()
+        app.close(timeout=5)
+    assert handler.answered_503
+    arrived = sorted(at - started for at in handler.ok_at[: EVENTS - 1])
+    # the hanging attempts take 10 s each; the consumer's deliveries wait for none of them
+    assert arrived[-1] < 4.0, arrived[::10]
+
+
+def test_an_endpoint_not_proven_yet_gets_one_attempt() -> None:
+    """No 2xx yet: one attempt on the wire, whatever its ``limit``; then its ``limit``."""
+    now = 1_000.0
+    new = _Sub("new", failing=False, proven=False)
+    chosen, _ = _dispatcher({"new": now}, [new])._choose(now)
+    assert chosen == (new, 1)
+    on_wire = _Sub("new", failing=False, proven=False, busy=1)
+    chosen, _ = _dispatcher({"new": now}, [on_wire])._choose(now)
+    assert chosen is None
+    chosen, _ = _dispatcher({"new": now}, [_Sub("new", failing=False)])._choose(now)
+    assert chosen is not None and chosen[1] == 2
+
+
+def test_among_equals_an_endpoint_known_to_answer_goes_first() -> None:
+    """Due at the same moment, as when an event fans out: one that answered a 2xx, then one that
+    answered anything (a 503), then one never heard from (it may hang for the read timeout)."""
+    now = 1_000.0
+    silent = _Sub("silent", failing=False, proven=False)
+    answered = _Sub("answered", failing=False, proven=False)
+    answered.answered = True
+    proven = _Sub("proven", failing=False)
+    heads = {"silent": now - 0.001, "answered": now, "proven": now}
+    chosen, _ = _dispatcher(heads, [silent, answered, proven])._choose(now)
+    assert chosen is not None and chosen[0] is proven
+    del heads["proven"]
+    chosen, _ = _dispatcher(heads, [silent, answered])._choose(now)
+    assert chosen is not None and chosen[0] is answered

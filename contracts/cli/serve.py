@@ -20,6 +20,7 @@ from contracts.cli._foreground import cannot_listen, check_listen, sigterm_as_in
 from contracts.errors import UsageError
 
 if TYPE_CHECKING:  # imported when the command runs: --help and usage errors stay instant
+    from mockserver.server.app import App
     from mockserver.server.config import ServerConfig
 
 HELP = "run the mock Record360: a control API that sends webhooks to your subscriptions"
@@ -83,52 +84,72 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace, config: ServerConfig) -> int:
+    # SIGTERM is a clean stop from the first moment: create_app opens, checks and migrates the
+    # state and starts the workers, which may take a while on a big file.
+    with sigterm_as_interrupt():
+        try:
+            app = _started(config)
+        except KeyboardInterrupt:
+            print("stopped while starting (nothing was accepted yet)", flush=True)
+            return 0
+        return _run(args, config, app)
+
+
+def _started(config: ServerConfig) -> App:
+    from mockserver.server import create_app
+
+    return create_app(config)
+
+
+def _run(args: argparse.Namespace, config: ServerConfig, app: App) -> int:
     from werkzeug.serving import make_server
 
-    from mockserver.server import create_app
     from mockserver.server.worker import STOP_TIMEOUT
 
-    app = create_app(config)
     try:
         server = make_server(args.host, args.port, app, threaded=True)
-    except (OSError, SystemExit) as exc:
+    except (OSError, SystemExit, KeyboardInterrupt) as exc:
         app.close()
+        if isinstance(exc, KeyboardInterrupt):
+            print("stopped while starting", flush=True)
+            return 0
         error = exc if isinstance(exc, OSError) else OSError("address in use")
         raise cannot_listen(args.host, args.port, error) from None
-    app.guard.allow_host(args.host)
-    where = f"http://{_shown_host(args.host)}:{server.server_port}"
-    print(f"mock Record360 on {where}  (API: {where}/openapi.json)", flush=True)
-    subscriptions = app.subscriptions()
-    source = f" from {config.path}" if config.path else " (add some: POST /v1/subscriptions)"
-    print(f"  subscriptions  {len(subscriptions)}{source}", flush=True)
-    for subscription in subscriptions:
-        shown = subscription.to_json()
-        print(f"    {shown['id']}: {shown['url']} <- {', '.join(shown['events'])}", flush=True)
-    if app.store.path is not None:
-        waiting = app.store.unfinished()
-        print(
-            f"  state          {app.store.path} ({len(app.store)} past deliveries, "
-            f"{waiting} to continue)",
-            flush=True,
-        )
-    for subscription in subscriptions:
-        if subscription.insecure:
+    try:
+        app.guard.allow_host(args.host)
+        where = f"http://{_shown_host(args.host)}:{server.server_port}"
+        print(f"mock Record360 on {where}  (API: {where}/openapi.json)", flush=True)
+        subscriptions = app.subscriptions()
+        source = f" from {config.path}" if config.path else " (add some: POST /v1/subscriptions)"
+        print(f"  subscriptions  {len(subscriptions)}{source}", flush=True)
+        for subscription in subscriptions:
+            shown = subscription.to_json()
+            print(f"    {shown['id']}: {shown['url']} <- {', '.join(shown['events'])}", flush=True)
+        if app.store.path is not None:
+            waiting = app.store.unfinished()
             print(
-                f"warning: subscription {subscription.id}: certificates are not verified "
-                "(insecure); use only for tests",
+                f"  state          {app.store.path} ({len(app.store)} past deliveries, "
+                f"{waiting} to continue)",
+                flush=True,
+            )
+        for warning in config.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        for subscription in subscriptions:
+            if subscription.insecure:
+                print(
+                    f"warning: subscription {subscription.id}: certificates are not verified "
+                    "(insecure); use only for tests",
+                    file=sys.stderr,
+                )
+        if config.api_token:
+            print("  api token      required (Authorization: Bearer; the dashboard asks once)")
+        elif args.host not in LOOPBACK_HOSTS:
+            print(
+                f"warning: --host {args.host}: the control API is reachable from the network and "
+                "has no --api-token",
                 file=sys.stderr,
             )
-    if config.api_token:
-        print("  api token      required (Authorization: Bearer; the dashboard asks once)")
-    elif args.host not in LOOPBACK_HOSTS:
-        print(
-            f"warning: --host {args.host}: the control API is reachable from the network and "
-            "has no --api-token",
-            file=sys.stderr,
-        )
-    try:
-        with sigterm_as_interrupt():
-            server.serve_forever(poll_interval=0.2)
+        server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass
     finally:

@@ -113,14 +113,18 @@ class App:
                 capacity=config.queue,
                 transport=config.transport,
             )
-        except BaseException:
+        except BaseException as exc:
             self.store.close()
+            if isinstance(exc, sqlite3.DatabaseError):  # damage quick_check did not see
+                raise self.store.database.damaged(exc) from None
             raise
         try:
             self._start_delivering(config)
-        except BaseException:
+        except BaseException as exc:
             self.pool.stop(0)
             self.store.close()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise self.store.database.damaged(exc) from None
             raise
         self._lock = threading.Lock()
         self.url_map = Map(
@@ -407,11 +411,10 @@ class App:
 
     def on_delete_subscription(self, request: Request, id: str) -> Response:
         with self._lock:
-            endpoint = self.pool.remove(id)
-            if endpoint is None:
+            # Its saved settings (an API subscription's) go in the transaction that cancels
+            # its waiting deliveries (DeliveryPool.remove).
+            if self.pool.remove(id) is None:
                 raise NotFound(f"no subscription has id {id!r}")
-            if endpoint.subscription.source == "api":
-                self.store.forget_subscription(id)
         return Response(status=204)
 
 

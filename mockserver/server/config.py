@@ -5,7 +5,7 @@
     [server]                      # optional; the defaults are shown
     workers = 4                   # attempts on the wire at once (1 to 256)
     queue = 1000                  # accepted deliveries waiting for their first attempt
-    keep = 10000                  # deprecated, accepted and ignored (see below)
+    keep = 10000                  # deprecated: accepted, ignored, and warned about (see below)
     api_token = "env:R360_API_TOKEN"  # optional: every API call needs it (env:/@file/literal)
     allowed_hosts = ["mock.internal"] # Host names besides loopback and the bound address
     allow_link_local = false      # subscriptions to link-local / metadata addresses
@@ -15,7 +15,8 @@ one line instead of eating memory. A file that is not UTF-8 TOML is one line too
 
 ``keep`` once bounded the deliveries held in memory. The state is an SQLite database now
 (:mod:`~mockserver.server.database`) and memory no longer grows with deliveries, so the key means
-nothing; it is still accepted (and checked) because config files in the wild set it.
+nothing; it is still accepted (and checked) because config files in the wild set it, and
+``serve`` says in one line that it is ignored, so that nobody counts on it to bound the state.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ class ServerConfig:
     #: Host names accepted in ``Host`` besides loopback and the bound address.
     allowed_hosts: tuple[str, ...] = ()
     allow_link_local: bool = False
+    #: One line each, for ``serve`` to show on stderr (a deprecated key that is set).
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name, high in LIMITS.items():
@@ -111,6 +114,11 @@ def load_config(
         if key not in SERVER_KEYS:
             raise file.error(f"server.{key}", f"unknown key; use {', '.join(SERVER_KEYS)}")
     settings = _server(server, file, environ)
+    if "keep" in server:
+        settings["warnings"] = (
+            f"{shown}: [server] keep is deprecated and ignored (the state is an SQLite "
+            "database; nothing is pruned: docs/serve.md shows how); remove the key",
+        )
     if allow_link_local:
         settings["allow_link_local"] = True
     tables = data.get("subscriptions", [])

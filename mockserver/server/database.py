@@ -30,11 +30,12 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 from mockserver.errors import R360Error, UsageError
+from mockserver.server.schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["DB_NAME", "LOCK_NAME", "MAX_IDLE_READERS", "SCHEMA_VERSION", "Database", "StoreClosed"]
 
@@ -42,108 +43,6 @@ logger = logging.getLogger("mockserver.server.database")
 
 DB_NAME = "state.sqlite3"
 LOCK_NAME = "serve.lock"
-
-_SCHEMA_V1 = """
-CREATE TABLE meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-) WITHOUT ROWID;
-
-CREATE TABLE deliveries (
-    seq           INTEGER PRIMARY KEY,   -- creation order: listing and cursors
-    id            TEXT NOT NULL UNIQUE,
-    subscription  TEXT NOT NULL,
-    event         TEXT NOT NULL,
-    status        TEXT NOT NULL CHECK (status IN
-                      ('pending', 'delivering', 'delivered', 'dead-lettered', 'interrupted')),
-    due_at        REAL,                  -- the next attempt (Unix s); NULL when final
-    url           TEXT NOT NULL,         -- redacted
-    payload       TEXT NOT NULL,         -- the JSON body, byte for byte as sent
-    changes       TEXT NOT NULL DEFAULT '[]',
-    policy        TEXT,
-    reason        TEXT,
-    detail        TEXT,
-    redelivery_of TEXT,
-    created_at    REAL NOT NULL,
-    updated_at    REAL NOT NULL,
-    attempt_count INTEGER NOT NULL DEFAULT 0,
-    last_status   INTEGER
-);
--- The schedule: each subscription's waiting deliveries, earliest first.
-CREATE INDEX deliveries_schedule ON deliveries (subscription, due_at) WHERE due_at IS NOT NULL;
-CREATE INDEX deliveries_by_status ON deliveries (status, seq);
-CREATE INDEX deliveries_by_subscription ON deliveries (subscription, seq);
-CREATE INDEX deliveries_by_event ON deliveries (event, seq);
-CREATE INDEX deliveries_by_created ON deliveries (created_at);
-CREATE INDEX deliveries_redeliveries ON deliveries (redelivery_of)
-    WHERE redelivery_of IS NOT NULL;
-
-CREATE TABLE attempts (
-    delivery         INTEGER NOT NULL REFERENCES deliveries (seq) ON DELETE CASCADE,
-    number           INTEGER NOT NULL,
-    started_at       REAL NOT NULL,
-    duration_s       REAL NOT NULL,
-    status           INTEGER,
-    error_kind       TEXT,
-    error_message    TEXT,           -- redacted
-    tls_failure      TEXT,
-    retry_after_s    REAL,
-    delay_s          REAL,
-    request_headers  TEXT NOT NULL,  -- JSON object, credentials [REDACTED]
-    response_headers TEXT NOT NULL,  -- JSON object
-    body_excerpt     TEXT NOT NULL,  -- redacted
-    body_truncated   INTEGER NOT NULL,
-    PRIMARY KEY (delivery, number)
-) WITHOUT ROWID;
-
--- How many deliveries are in each state, kept by triggers: the dashboard asks every second, and
--- COUNT(*) over a million rows would hold the state that long.
-CREATE TABLE status_counts (
-    status TEXT PRIMARY KEY,
-    n      INTEGER NOT NULL
-) WITHOUT ROWID;
-INSERT INTO status_counts (status, n) VALUES
-    ('pending', 0), ('delivering', 0), ('delivered', 0), ('dead-lettered', 0), ('interrupted', 0);
-CREATE TRIGGER deliveries_count_insert AFTER INSERT ON deliveries BEGIN
-    UPDATE status_counts SET n = n + 1 WHERE status = NEW.status;
-END;
-CREATE TRIGGER deliveries_count_update AFTER UPDATE OF status ON deliveries
-    WHEN OLD.status <> NEW.status BEGIN
-    UPDATE status_counts SET n = n - 1 WHERE status = OLD.status;
-    UPDATE status_counts SET n = n + 1 WHERE status = NEW.status;
-END;
-CREATE TRIGGER deliveries_count_delete AFTER DELETE ON deliveries BEGIN
-    UPDATE status_counts SET n = n - 1 WHERE status = OLD.status;
-END;
-
-CREATE TABLE subscriptions (
-    id         TEXT PRIMARY KEY,
-    settings   TEXT NOT NULL,        -- the JSON object POST /v1/subscriptions was given
-    created_at REAL NOT NULL
-) WITHOUT ROWID;
-"""
-
-
-def _statements(script: str) -> Iterator[str]:
-    """The statements of ``script`` one by one: ``executescript`` would COMMIT the migration's
-    transaction first, and a half-made schema must never be left behind."""
-    statement = ""
-    for line in script.splitlines(keepends=True):
-        statement += line
-        if sqlite3.complete_statement(statement):
-            yield statement
-            statement = ""
-
-
-def _version_1(connection: sqlite3.Connection) -> None:
-    for statement in _statements(_SCHEMA_V1):
-        connection.execute(statement)
-
-
-#: ``MIGRATIONS[n]`` takes a database at schema version ``n`` to ``n + 1``, in one transaction.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1,)
-SCHEMA_VERSION = len(MIGRATIONS)
-
 
 #: Reading connections kept open between reads: the dispatcher, the workers and a few API
 #: requests at once; a burst of concurrent API reads opens more and closes them after.
@@ -301,6 +200,11 @@ class Database:
     # -- schema --------------------------------------------------------------------------------
 
     def _migrate(self) -> None:
+        """Check the file, bring its schema up to date and import the earlier JSON Lines state.
+
+        A damaged file, another program's database or an unreadable ``deliveries.jsonl`` is one
+        line naming the file and what to do, never a traceback halfway through the start.
+        """
         connection = self._connection
         try:
             version = int(connection.execute("PRAGMA user_version").fetchone()[0])
@@ -311,18 +215,85 @@ class Database:
                 f"it was written by a newer r360-webhooks (schema {version}, this one reads up "
                 f"to {SCHEMA_VERSION}); run that version, or pass another --state"
             )
-        for step in range(version, SCHEMA_VERSION):
-            with self.write() as transaction:
-                MIGRATIONS[step](transaction)
-                transaction.execute(f"PRAGMA user_version = {step + 1}")
-            logger.info("state schema migrated to version %d", step + 1)
-        if self.path is not None:
+        try:
+            self._check(version)
+            legacy = self._legacy_source()
+            for step in range(version, SCHEMA_VERSION):
+                with self.write() as transaction:
+                    MIGRATIONS[step](transaction)
+                    transaction.execute(f"PRAGMA user_version = {step + 1}")
+                logger.info("state schema migrated to version %d", step + 1)
+        except sqlite3.DatabaseError as exc:
+            raise self.damaged(exc) from None
+        if legacy is not None:
             from mockserver.server.legacy import import_json_lines
 
-            import_json_lines(self, self.path.parent)
+            try:
+                import_json_lines(self, legacy.parent)
+                imported = legacy.with_name(legacy.name + ".imported")
+                if imported.exists():  # it holds the same bodies as the database: 0600 too
+                    imported.chmod(0o600)
+            except OSError as exc:
+                raise _unreadable(legacy, exc) from None
+            except sqlite3.DatabaseError as exc:
+                raise self.damaged(exc) from None
+
+    def _check(self, version: int) -> None:
+        """``PRAGMA quick_check`` (every page read once: a damaged file is refused now, not by a
+        worker's first read), and a file of schema 0 with tables is another program's."""
+        connection = self._connection
+        if self.path is None:
+            return
+        problems = [row[0] for row in connection.execute("PRAGMA quick_check(1)").fetchall()]
+        if problems != ["ok"]:
+            raise self.damaged(problems[0])
+        if version == 0:
+            tables = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' "
+                    "AND name NOT LIKE 'sqlite%' ORDER BY name"
+                )
+            ]
+            if tables:
+                raise self._unusable(
+                    f"it is not an r360-webhooks state (another program's tables: "
+                    f"{', '.join(tables[:5])}); pass another --state, or move the file away"
+                )
+
+    def _legacy_source(self) -> Path | None:
+        """The earlier versions' ``deliveries.jsonl``, checked readable before anything is
+        written (a folder or a file without read permission by that name is one line)."""
+        if self.path is None:
+            return None
+        from mockserver.server.legacy import LEGACY_NAME
+
+        source = self.path.parent / LEGACY_NAME
+        if not source.exists():
+            return None
+        try:
+            open(source, "rb").close()
+        except OSError as exc:
+            raise _unreadable(source, exc) from None
+        return source
+
+    def damaged(self, error: sqlite3.Error | str) -> UsageError:
+        """The one line for a state file SQLite cannot read (``error`` says what it found)."""
+        found = " ".join(str(error).split())  # quick_check may answer in several lines
+        return self._unusable(
+            f"the state database is damaged ({found}); move it away or restore a backup, then "
+            "start again (or pass another --state)"
+        )
 
     def _unusable(self, why: str) -> UsageError:
         return UsageError(f"--state {self.path}: {why}")
+
+
+def _unreadable(source: Path, exc: OSError) -> UsageError:
+    return UsageError(
+        f"--state {source}: cannot read the earlier JSON Lines state ({exc.strerror or exc}); "
+        "move it away, or make it a readable file"
+    )
 
 
 #: UPDATE ... FROM (3.33) and RETURNING (3.35) are used; JSON functions too (built in since

@@ -8,17 +8,20 @@ on the wire, and other threads talk to it through a queue only: no lock to conte
 under the GIL costs more than the SQL (``bench/serve.py`` measured it).
 
 Which delivery goes next (:meth:`Dispatcher._choose`): healthy subscriptions first (a *failing*
-one's last attempt got no 2xx), then the one with the fewest attempts on the wire, then the one
-due first. A subscription has at most ``concurrency`` attempts on the wire (default: half the
-workers), so a slow endpoint (an attempt may take the 15 s of the timeouts) leaves workers to the
-others; failing subscriptions together have at most a quarter of the workers (at least one), so a
-healthy subscription finds a worker free however many endpoints are dead. A subscription with
-``rate`` gets one attempt per ``1/rate`` (:attr:`Endpoint.not_before`), so a server running late
-never sends its overdue deliveries back to back. And while a healthy
-attempt is on the wire, a failing subscription's next attempt waits for it, up to
-:data:`SICK_YIELD_S` past its due time: attempts to 50 dead endpoints (hundreds a second, each
-refused at once) would otherwise take the GIL from the healthy attempt at every step, which
-``make bench``'s isolation row measured at 1.9x the latency of a server with none.
+one's last attempt got no answer, or its last :data:`SICK_AFTER` answers were not 2xx: one 503
+from a consumer that deploys is no reason to queue it behind dead endpoints), then the one with
+the fewest attempts on the wire, then the one known to answer (a 2xx, then any answer, then none
+yet: due times tie to the microsecond when an event fans out), then the one due first. A
+subscription has at most ``concurrency`` attempts on the wire (default: half the workers), and one
+until it has answered a 2xx, so a slow or hanging endpoint (an attempt may take the 15 s of the
+timeouts) leaves workers to the others; failing subscriptions together have at most a quarter of
+the workers (at least one), so a healthy subscription finds a worker free however many
+endpoints are dead. A subscription with ``rate`` gets one attempt per ``1/rate``
+(:attr:`Endpoint.not_before`), so a server running late never sends its overdue deliveries back
+to back. And while a healthy attempt is on the wire, a failing subscription's next attempt waits
+for it, up to :data:`SICK_YIELD_S` past its due time: attempts to 50 dead endpoints (hundreds a
+second, each refused at once) would otherwise take the GIL from the healthy attempt at every
+step, which ``make bench``'s isolation row measured at 1.9x the latency of a server with none.
 
 Outcomes are recorded together: once the oldest has waited :data:`GROUP_COMMIT_S`, once there are
 :data:`GROUP_COMMIT_MAX`, or at once when no attempt is on the wire. Fewer commits, and no attempt
@@ -39,7 +42,14 @@ from mockserver.server.database import StoreClosed
 from mockserver.server.endpoint import Endpoint
 from mockserver.server.schedule import Claim, Schedule, Settlement
 
-__all__ = ["GROUP_COMMIT_MAX", "GROUP_COMMIT_S", "MAX_NAP_S", "SICK_YIELD_S", "Dispatcher"]
+__all__ = [
+    "GROUP_COMMIT_MAX",
+    "GROUP_COMMIT_S",
+    "MAX_NAP_S",
+    "SICK_AFTER",
+    "SICK_YIELD_S",
+    "Dispatcher",
+]
 
 logger = logging.getLogger("mockserver.server.worker")
 
@@ -50,6 +60,8 @@ GROUP_COMMIT_S = 0.01
 #: How long past its due time a failing subscription's attempt may wait for the healthy ones
 #: on the wire to finish (see :meth:`Dispatcher._choose`).
 SICK_YIELD_S = 1.0
+#: Non-2xx answers in a row that make a subscription *failing* (no answer at all: one).
+SICK_AFTER = 3
 GROUP_COMMIT_MAX = 128
 
 
@@ -174,7 +186,14 @@ class Dispatcher:
         self._sick.discard(claim.seq)
         attempt = settlement.attempt
         if attempt is not None:
-            endpoint.failing = not (attempt.status is not None and 200 <= attempt.status < 300)
+            endpoint.answered = endpoint.answered or attempt.status is not None
+            if attempt.status is not None and 200 <= attempt.status < 300:
+                endpoint.proven, endpoint.failures = True, 0
+            else:
+                endpoint.failures += 1
+            # No answer at all (refused, timed out) is failing at once; a consumer that answers
+            # (a 503 while it deploys) is failing after SICK_AFTER in a row.
+            endpoint.failing = endpoint.failures >= (1 if attempt.status is None else SICK_AFTER)
         self.retries_on_wire -= not claim.was_pending
 
     def _fill(self) -> float:
@@ -221,7 +240,7 @@ class Dispatcher:
 
         See the module docstring for the order and the limits."""
         best: Endpoint | None = None
-        best_key = (True, 0, 0.0)
+        best_key = (True, 0, 0, 0.0)
         wake = math.inf
         sick_room = self._sick_cap - len(self._sick)
         # While a healthy attempt is on the wire, a failing subscription's next one waits
@@ -231,7 +250,7 @@ class Dispatcher:
         scheduled = self.scheduled
         for sub, head in self._heads.items():
             endpoint = scheduled[sub]
-            if endpoint.busy >= endpoint.limit or (endpoint.failing and sick_room <= 0):
+            if endpoint.busy >= _cap(endpoint) or (endpoint.failing and sick_room <= 0):
                 continue
             if endpoint.failing and healthy_busy and head > overdue:
                 wake = min(wake, head + SICK_YIELD_S)  # unless a healthy one finishes first
@@ -241,12 +260,13 @@ class Dispatcher:
                 if head < wake:
                     wake = head
                 continue
-            key = (endpoint.failing, endpoint.busy, head)
+            known = 0 if endpoint.proven else 1 if endpoint.answered else 2
+            key = (endpoint.failing, endpoint.busy, known, head)
             if best is None or key < best_key:
                 best, best_key = endpoint, key
         if best is None:
             return None, wake
-        room = 1 if best.spacing else best.limit - best.busy
+        room = 1 if best.spacing else _cap(best) - best.busy
         return (best, min(room, sick_room) if best.failing else room), wake
 
     def _record(self, finished: list[tuple[Settlement, Endpoint, str | None]]) -> None:
@@ -255,7 +275,11 @@ class Dispatcher:
         self.unrecorded -= len(finished)  # (another error leaves them to the next try)
         for settlement, endpoint, _ in finished:
             endpoint.on_wire.discard(settlement.claim.seq)
-            due = settlement.due_at if settlement.status is not None else time.time()
+            due = settlement.due_at
+            if settlement.status is None:  # not made: due again now, or when the worker said
+                if due is not None and settlement.claim.was_pending:
+                    self._taken(-1)  # still waiting for its first attempt: claimed again later
+                due = due if due is not None else time.time()
             if due is None:
                 continue
             if self.scheduled.get(endpoint.id) is endpoint:
@@ -271,7 +295,16 @@ class Dispatcher:
         attempt finishes, and one that would be retried is cancelled then)."""
         detail = f"subscription {endpoint.id!r} was deleted before it was sent"
         try:
-            _, pending = self.schedule.cancel(endpoint.id, detail, tuple(endpoint.on_wire))
+            _, pending = self.schedule.cancel(
+                endpoint.id, detail, tuple(endpoint.on_wire), forget=endpoint.forget
+            )
         except StoreClosed:
             return
         self._taken(pending)
+
+
+def _cap(endpoint: Endpoint) -> int:
+    """Attempts ``endpoint`` may have on the wire: its ``limit``, once it has answered a 2xx;
+    one before (an endpoint that accepts connections and never answers would otherwise hold
+    ``limit`` workers for the whole read timeout before anyone knew)."""
+    return endpoint.limit if endpoint.proven else 1

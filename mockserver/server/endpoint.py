@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 import threading
 import time
 
@@ -24,7 +25,7 @@ from mockserver.server.database import StoreClosed
 from mockserver.server.schedule import Claim, Schedule, Settlement
 from mockserver.server.subscriptions import Subscription
 
-__all__ = ["Endpoint", "attempt_once"]
+__all__ = ["DATABASE_RETRY_S", "Endpoint", "attempt_once"]
 
 logger = logging.getLogger("mockserver.server.worker")
 
@@ -55,13 +56,20 @@ class Endpoint:
         self._last_start = -math.inf
         self.limit = limit
         # The dispatcher's (others only read them): the seqs of its deliveries taken and not
-        # recorded yet, how many are being attempted, and whether its last attempt failed.
+        # recorded yet, how many are being attempted, whether it is failing (see the
+        # dispatcher), its failed attempts in a row, and whether it ever answered (a 2xx).
         self.on_wire: set[int] = set()
         self.busy = 0
         self.failing = False
+        self.failures = 0
+        self.answered = False
+        self.proven = False
         #: When its earliest waiting delivery is due, as far as the dispatcher knows.
         self.head: float | None = None
         self.deleted = False
+        #: Deleted through the API and made through it: its saved settings go with its
+        #: waiting deliveries, in one transaction (:meth:`Schedule.cancel`).
+        self.forget = False
         self.closed = False
 
     @property
@@ -93,15 +101,39 @@ def attempt_once(claim: Claim, endpoint: Endpoint, schedule: Schedule) -> Settle
         return _attempt(claim, endpoint, schedule)
     except StoreClosed:  # stopped while it was on the wire: it is made again at the next start
         return Settlement(claim, None, None)
+    except sqlite3.OperationalError as exc:  # the file is busy (the sqlite3 shell): not a bug
+        _database_busy(claim, exc)
+        return Settlement(claim, None, None, due_at=time.time() + DATABASE_RETRY_S)
     except Exception:  # a bug: keep the worker alive, and the delivery final
         logger.exception("delivery %s: unexpected error in the worker", claim.id)
         detail = "internal error in the server; see its log"
         return Settlement(claim, None, "dead-lettered", reason="error", detail=detail)
 
 
+#: How long a delivery whose row could not be read (``database is locked``) waits to be tried.
+DATABASE_RETRY_S = 1.0
+_busy_logged = threading.Event()
+
+
+def _database_busy(claim: Claim, exc: sqlite3.OperationalError) -> None:
+    """Say it once while it lasts, without a traceback (a shell holding a lock for minutes would
+    otherwise fill the log): the delivery stays due, untried, and is tried again in a moment."""
+    if _busy_logged.is_set():
+        logger.debug("delivery %s: the state database: %s; tried again", claim.id, exc)
+        return
+    _busy_logged.set()
+    logger.warning(
+        "delivery %s: the state database: %s; it is tried again in %g s (said once while it lasts)",
+        claim.id, exc, DATABASE_RETRY_S,
+    )  # fmt: skip
+
+
 def _attempt(claim: Claim, endpoint: Endpoint, schedule: Schedule) -> Settlement:
     sender = endpoint.sender
     body, earlier = schedule.load(claim)
+    if _busy_logged.is_set():  # the episode is over: the next one is said again
+        _busy_logged.clear()
+        logger.info("the state database answers again")
     delivery = sender.start(body, event=claim.event, key=claim.id)
     delivery.attempts = earlier
     endpoint.pace()

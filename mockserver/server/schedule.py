@@ -219,13 +219,20 @@ class Schedule:
             db.execute(_SETTLE_ATTEMPTS, (batch,))
             return db.execute(_SETTLE, (time.time(), batch)).rowcount
 
-    def cancel(self, subscription: str, detail: str, busy: Collection[int] = ()) -> tuple[int, int]:
+    def cancel(
+        self, subscription: str, detail: str, busy: Collection[int] = (), *, forget: bool = False
+    ) -> tuple[int, int]:
         """Dead-letter (``cancelled``) every waiting delivery of a deleted subscription but those
-        on the wire (``busy``); returns how many, and how many of those had no attempt yet."""
+        on the wire (``busy``); returns how many, and how many of those had no attempt yet.
+
+        ``forget``: an API subscription's saved settings go in the same (durable) transaction,
+        so that a kill never leaves it deleted with its deliveries waiting, or the reverse."""
         where = "subscription = ? AND due_at IS NOT NULL"
         if busy:
             where += f" AND seq NOT IN ({', '.join('?' * len(busy))})"
-        with self.database.write() as db:
+        with self.database.write(durable=forget) as db:
+            if forget:
+                db.execute("DELETE FROM subscriptions WHERE id = ?", (subscription,))
             row = db.execute(
                 f"SELECT COUNT(*) FROM deliveries WHERE {where} AND status = 'pending'",
                 (subscription, *busy),

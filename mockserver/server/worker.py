@@ -122,6 +122,7 @@ class DeliveryPool:
         if endpoint is None:
             return None
         endpoint.deleted = True
+        endpoint.forget = endpoint.subscription.source == "api"
         done = threading.Event()
         self._inbox.put(("remove", (endpoint, done)))
         if closed or not done.wait(STOP_TIMEOUT):
