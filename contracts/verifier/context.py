@@ -244,7 +244,11 @@ class CheckContext:
             else _forged_redactor(self.redactor, self.auth)
         )
         retry: Policy = (
-            ThrottleRetry(per_delivery_s=self.options.retry_after_budget_s, budget=self.budget)
+            ThrottleRetry(
+                per_delivery_s=self.options.retry_after_budget_s,
+                budget=self.budget,
+                clock=self.clock,
+            )
             if follow_429
             else PRESETS["none"]
         )
