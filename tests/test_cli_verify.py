@@ -11,6 +11,7 @@ from contracts.cli import main
 from mockserver.auth_spec import parse_auth_spec
 from mockserver.consumer import ConsumerConfig
 from mockserver.serving import serve_consumer
+from tests.servers import free_port
 
 SECRET = "verify-cli-secret-token-000111"
 FAST = ["--examples", "6", "--burst", "30", "--burst-concurrency", "8", "--seed", "5"]
@@ -115,3 +116,19 @@ def test_rich_markup_from_the_consumer_is_printed_as_text(
     out = capsys.readouterr().out
     assert code == 1 and json.loads(report.read_text())["checks"]
     assert "[/x]" in out  # printed as the text it is
+
+
+def test_nothing_listening_skips_what_was_not_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No --auth, no --ledger: the auth checks and idempotency do not apply, reachable or not;
+    only the checks that would have run are inconclusive for the refused connection."""
+    report = tmp_path / "report.json"
+    code = main(["verify", f"http://127.0.0.1:{free_port()}/webhooks", "--report-json",
+                 str(report), *FAST])  # fmt: skip
+    capsys.readouterr()
+    assert code == 1
+    statuses = {c["name"]: c["status"] for c in json.loads(report.read_text())["checks"]}
+    skipped = {"auth-required", "auth-rejects-invalid", "idempotency"}
+    assert {name for name, status in statuses.items() if status == "skipped"} == skipped
+    assert set(statuses) - skipped == {n for n, s in statuses.items() if s == "inconclusive"}

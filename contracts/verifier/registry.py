@@ -12,15 +12,24 @@ if TYPE_CHECKING:
     from contracts.verifier.finding import Finding
 
 CheckFn = Callable[["CheckContext"], "Finding"]
+#: Why a check does not apply to this run (``skipped``), or ``None`` when it does.
+SkipFn = Callable[["CheckContext"], "str | None"]
 
 
 class Registry:
-    """Named checks. A duplicate name is refused, naming both functions."""
+    """Named checks. A duplicate name is refused, naming both functions.
+
+    A check that applies only to some runs (no ``--auth``, no ``--ledger``) registers a ``skip``
+    function that says why not. The run asks it before anything else, so a check that was not
+    applicable is ``skipped`` also when the target is unreachable: only a check that would have
+    run is ``inconclusive`` for a blocked target.
+    """
 
     def __init__(self) -> None:
         self._checks: dict[str, CheckFn] = {}
+        self._skips: dict[str, SkipFn] = {}
 
-    def register(self, name: str) -> Callable[[CheckFn], CheckFn]:
+    def register(self, name: str, *, skip: SkipFn | None = None) -> Callable[[CheckFn], CheckFn]:
         def decorate(fn: CheckFn) -> CheckFn:
             existing = self._checks.get(name)
             if existing is not None:
@@ -29,9 +38,16 @@ class Registry:
                     f"{existing.__qualname__}; rename {fn.__module__}.{fn.__qualname__}"
                 )
             self._checks[name] = fn
+            if skip is not None:
+                self._skips[name] = skip
             return fn
 
         return decorate
+
+    def skip_reason(self, name: str, ctx: CheckContext) -> str | None:
+        """Why check ``name`` does not apply to the run of ``ctx``, or ``None`` when it does."""
+        skip = self._skips.get(name)
+        return skip(ctx) if skip is not None else None
 
     def names(self) -> list[str]:
         return list(self._checks)
@@ -52,11 +68,11 @@ class Registry:
     def __iter__(self) -> Iterator[str]:
         return iter(self._checks)
 
-    def snapshot(self) -> dict[str, CheckFn]:
-        return dict(self._checks)
+    def snapshot(self) -> tuple[dict[str, CheckFn], dict[str, SkipFn]]:
+        return dict(self._checks), dict(self._skips)
 
-    def restore(self, snapshot: dict[str, CheckFn]) -> None:
-        self._checks = dict(snapshot)
+    def restore(self, snapshot: tuple[dict[str, CheckFn], dict[str, SkipFn]]) -> None:
+        self._checks, self._skips = dict(snapshot[0]), dict(snapshot[1])
 
 
 REGISTRY = Registry()

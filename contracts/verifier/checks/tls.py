@@ -24,11 +24,13 @@ WARN_DAYS = 14
 _OLD = {"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"}
 
 
-@check(NAME)
+def _in_process(ctx: CheckContext) -> str | None:
+    return "in-process target: no TLS to check" if ctx.target.in_process else None
+
+
+@check(NAME, skip=_in_process)
 def tls(ctx: CheckContext) -> Finding:
     target = ctx.target
-    if target.in_process:
-        return Finding(NAME, "skipped", "in-process target: no TLS to check")
     url = httpx.URL(target.url)
     if url.scheme == "http":
         return Finding(
