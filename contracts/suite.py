@@ -34,10 +34,12 @@ def test_r360_check(r360_check: str, r360_verification: Any, pytestconfig: Any) 
 
 def in_pytest_words(message: str) -> str:
     """A finding's message with the CLI's flags spelled as this plugin's (``--ledger`` is
-    ``--r360-ledger`` here): the user reads it in pytest's output and types what it says."""
+    ``--r360-ledger`` here): the user reads it in pytest's output and types what it says. A
+    blocked check's "(see above)" points at the summary, where the probe's line is."""
     from contracts.plugin import OPTIONS
 
     names = "|".join(re.escape(name) for name in sorted(OPTIONS, key=len, reverse=True))
+    message = message.replace("(see above)", "(see the r360 webhook checks summary)")
     return re.sub(rf"(?<![\w-])--({names})\b", r"--r360-\1", message)
 
 

@@ -30,6 +30,7 @@ from contracts.bulk import BulkGenerator
 from contracts.errors import UsageError
 from contracts.verifier.corpus import CorpusBody
 from contracts.verifier.curl import curl_line
+from contracts.verifier.premise import Block
 from contracts.verifier.target import Target
 from mockserver.auth import AuthScheme, NegativeVariant
 from mockserver.delivery import Delivery, Sender
@@ -147,7 +148,7 @@ class CheckContext:
     durations: array = field(default_factory=lambda: array("d"))  # type: ignore[type-arg]
     #: Why no check that needs a connection can run (the probe found the target unreachable,
     #: or ``tls`` failed); ``None`` while they can.
-    blocked: str | None = None
+    blocked: Block | None = None
     #: The run's time, shared by every wait (set by :meth:`create` from ``max_time_s``).
     budget: Budget | None = None
     #: Attempts that got no HTTP answer at all (connection errors, timeouts), by kind.

@@ -16,6 +16,7 @@ import httpx
 
 from contracts.verifier.context import CheckContext
 from contracts.verifier.finding import Finding
+from contracts.verifier.premise import Block
 from contracts.verifier.registry import check
 from mockserver.delivery.tls import classify_transport_error
 
@@ -28,7 +29,7 @@ def _in_process(ctx: CheckContext) -> str | None:
     return "in-process target: no TLS to check" if ctx.target.in_process else None
 
 
-@check(NAME, skip=_in_process)
+@check(NAME, skip=_in_process, handshake_only=True)
 def tls(ctx: CheckContext) -> Finding:
     target = ctx.target
     url = httpx.URL(target.url)
@@ -93,10 +94,13 @@ def _probing_context(ca_bundle: str | None) -> ssl.SSLContext:
 
 
 def _block(ctx: CheckContext) -> None:
-    """The sender verifies as this check does, so no delivery can connect: say so once, and
-    let the other checks be skipped with the reason rather than fail on it (unless insecure)."""
-    if not ctx.target.insecure:
-        ctx.blocked = "not run: tls failed, so no delivery can connect; fix the certificate first"
+    """The sender verifies as this check does, so no delivery can connect: this row says so
+    once, and the other checks point at it rather than fail on it (unless insecure). The
+    probe has usually said it first already, and its line stays."""
+    if not ctx.target.insecure and ctx.blocked is None:
+        ctx.blocked = Block(
+            "tls failed, so no delivery can connect; fix the certificate first", tls=True
+        )
 
 
 def _name(parts: object) -> str:
