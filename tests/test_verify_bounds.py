@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from contracts.verifier import VerifyOptions, verify
 from tests.servers import serve_wsgi
 
 #: Small enough to be quick, large enough that every check gets to run.
@@ -62,3 +64,56 @@ def test_a_429_saying_retry_after_0_forever_ends_within_max_time(tmp_path: Path)
     rate = checks["rate-limit"]
     assert rate["status"] == "failed", rate
     assert "429 never lifted" in rate["message"] and "Retry-After: 0" in rate["message"], rate
+
+
+def test_an_attempt_never_outlives_max_time(tmp_path: Path) -> None:
+    """A server that takes the request and never answers: the read timeout (10 s) is longer
+    than the whole run may take, so each attempt is cut at what is left of --max-time."""
+    stop = threading.Event()
+
+    def silent(environ: Any, start_response: Any) -> Any:
+        Request(environ).get_data()
+        stop.wait(60)
+        return Response(status=202)(environ, start_response)
+
+    report = tmp_path / "report.json"
+    with serve_wsgi(silent) as server:
+        try:
+            done, wall = run_verify(
+                f"{server.url}/webhooks", "--max-time", "3", "--report-json", str(report), *FAST
+            )
+        finally:
+            stop.set()
+    assert wall <= 3 + 5, f"verify took {wall:.1f} s with --max-time 3"  # start-up and a margin
+    assert done.returncode == 1, done.stdout + done.stderr
+    data = json.loads(report.read_text())
+    assert data["probe"]["unreachable"] is not None
+    assert "gave no answer within the run's time" in data["probe"]["unreachable"]
+    statuses = {c["name"]: c["status"] for c in data["checks"]}
+    assert set(statuses.values()) == {"inconclusive", "skipped"}, statuses
+
+
+def test_an_attempt_cut_off_by_max_time_is_no_verdict_on_the_body() -> None:
+    """The consumer answers three bodies, then hangs: the attempt cut where the run's time ends
+    judged nothing, so accepts-valid is inconclusive, not failed for a "timeout"."""
+    stop = threading.Event()
+    seen = iter(range(1_000_000))
+
+    def answers_three(environ: Any, start_response: Any) -> Any:
+        Request(environ).get_data()
+        if next(seen) >= 3:
+            stop.wait(60)
+        return Response(status=202)(environ, start_response)
+
+    options = VerifyOptions(examples=20, seed=5, max_time_s=3.0, timeout_s=10.0)
+    with serve_wsgi(answers_three) as server:
+        try:
+            started = time.monotonic()
+            report = verify(server.url + "/webhooks", checks=["accepts-valid"], options=options)
+            wall = time.monotonic() - started
+        finally:
+            stop.set()
+    finding = report.finding("accepts-valid")
+    assert finding.status == "inconclusive", finding.message
+    assert "time budget (3 s, --max-time) ran out" in finding.message
+    assert wall < 3 + 2, wall

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from contracts.verifier.context import CheckContext, fresh_body
+from contracts.verifier.context import BudgetSpent, CheckContext, fresh_body
 from contracts.verifier.premise import Block
 from mockserver.delivery import Attempt
 
@@ -46,7 +46,17 @@ class Probe:
 def probe(ctx: CheckContext) -> Probe:
     """Deliver one valid body and read the outcome; sets ``ctx.blocked`` when unreachable."""
     event, body = fresh_body(ctx, "probe")
-    delivery = ctx.deliver(body, event=event)
+    try:
+        delivery = ctx.deliver(body, event=event)
+    except BudgetSpent as spent:
+        if spent.delivery is None:
+            raise
+        # Cut off where the run's time ended: a target that never answers, said as such.
+        ctx.blocked = Block(
+            f"{_where(httpx.URL(ctx.target.url))} gave no answer within the run's time "
+            f"({ctx.options.max_time_s:g} s, --max-time): check the URL and the consumer"
+        )
+        return Probe(None, ctx.blocked.reason)
     last = delivery.attempts[-1]
     if last.status is not None:
         return Probe(last.status)
@@ -69,7 +79,7 @@ _CERT_FIXES = {
 
 def _unreachable(ctx: CheckContext, attempt: Attempt) -> Block | None:
     url = httpx.URL(ctx.target.url)
-    where = f"{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+    where = _where(url)
     message = attempt.error_message or ""
     if attempt.error_kind == "tls":
         if any(words in message for words in _NOT_TLS):
@@ -89,6 +99,10 @@ def _unreachable(ctx: CheckContext, attempt: Attempt) -> Block | None:
     return None  # a broken answer to this body (or an app that raised) is for the checks
 
 
+def _where(url: httpx.URL) -> str:
+    return f"{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+
+
 def _speaks_tls(url: httpx.URL, ctx: CheckContext) -> bool:
     """Whether the port completes a TLS handshake (certificate unchecked: only the protocol)."""
     context = ssl.create_default_context()
@@ -97,7 +111,7 @@ def _speaks_tls(url: httpx.URL, ctx: CheckContext) -> bool:
     try:
         with (
             socket.create_connection(
-                (url.host, url.port or 80), timeout=ctx.options.timeout_s
+                (url.host, url.port or 80), timeout=ctx.attempt_timeout_s()
             ) as sock,
             context.wrap_socket(sock, server_hostname=url.host),
         ):

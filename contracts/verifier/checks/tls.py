@@ -42,7 +42,7 @@ def tls(ctx: CheckContext) -> Finding:
     host, port = url.host, url.port or 443
     context = _probing_context(ctx.settings.ca_bundle)
     try:
-        sock = socket.create_connection((host, port), timeout=ctx.options.timeout_s)
+        sock = socket.create_connection((host, port), timeout=ctx.attempt_timeout_s())
     except OSError as error:
         return Finding(NAME, "inconclusive", f"cannot connect to {host}:{port} ({error})")
     try:
