@@ -25,7 +25,9 @@ def test_r360_check(r360_check: str, r360_verification: Any, pytestconfig: Any) 
         # The check could not judge (unreachable, wrong credentials, limited, out of time): that
         # is not a pass. It fails, unless --r360-inconclusive=skip asks for a skip.
         message = f"{finding.check}: inconclusive: {in_pytest_words(finding.message)}"
-        if pytestconfig.getoption("r360_inconclusive") == "skip":
+        from contracts.plugin import inconclusive_mode
+
+        if inconclusive_mode(pytestconfig) == "skip":
             pytest.skip(message)
         pytest.fail(message, pytrace=False)
     if finding.status == "failed":

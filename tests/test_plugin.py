@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,86 @@ def test_the_plugin_can_be_disabled(repo_on_path: pytest.Pytester) -> None:
     result = repo_on_path.runpytest("-p", "no:r360", "--r360-url", "http://127.0.0.1:9/hook")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unrecognized arguments: --r360-url*"])
+
+
+# -- inconclusive, and the run's time ----------------------------------------------------------
+
+CONFTEST_WRONG_PATH = """
+import pytest
+from werkzeug.wrappers import Response
+
+def app(environ, start_response):
+    return Response("no such path", status=404)(environ, start_response)
+
+@pytest.fixture(scope="session")
+def r360_target():
+    return app
+"""
+
+CONFTEST_SLOW = """
+import time
+import pytest
+from werkzeug.wrappers import Request, Response
+
+def app(environ, start_response):
+    Request(environ).get_data()
+    time.sleep(0.3)
+    return Response("{}", status=202)(environ, start_response)
+
+@pytest.fixture(scope="session")
+def r360_target():
+    return app
+"""
+
+
+def test_an_inconclusive_check_fails_its_test_with_the_reason(
+    repo_on_path: pytest.Pytester,
+) -> None:
+    repo_on_path.makeconftest(CONFTEST_WRONG_PATH)
+    repo_on_path.makepyfile(test_webhooks=TEST_MODULE)
+    result = repo_on_path.runpytest("--r360-checks", "accepts-valid", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*accepts-valid: inconclusive: *got 404: check the URL path*"])
+
+
+@pytest.mark.parametrize("how", ["option", "ini"])
+def test_inconclusive_can_be_asked_to_skip(repo_on_path: pytest.Pytester, how: str) -> None:
+    repo_on_path.makeconftest(CONFTEST_WRONG_PATH)
+    repo_on_path.makepyfile(test_webhooks=TEST_MODULE)
+    args = ["--r360-checks", "accepts-valid", "-rs", "-p", "no:cacheprovider"]
+    if how == "option":
+        args += ["--r360-inconclusive", "skip"]
+    else:
+        repo_on_path.makeini("[pytest]\nr360_inconclusive = skip\n")
+    result = repo_on_path.runpytest(*args)
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*accepts-valid: inconclusive: *got 404: check the URL path*"])
+
+
+def test_a_bad_r360_inconclusive_ini_value_is_a_usage_error(
+    repo_on_path: pytest.Pytester,
+) -> None:
+    repo_on_path.makeconftest(CONFTEST_WRONG_PATH)
+    repo_on_path.makepyfile(test_webhooks=TEST_MODULE)
+    repo_on_path.makeini("[pytest]\nr360_inconclusive = maybe\n")
+    result = repo_on_path.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: r360: r360_inconclusive 'maybe' must be fail or skip"])
+
+
+@pytest.mark.parametrize("how", ["option", "ini"])
+def test_max_time_bounds_the_session(repo_on_path: pytest.Pytester, how: str) -> None:
+    repo_on_path.makeconftest(CONFTEST_SLOW)
+    repo_on_path.makepyfile(test_webhooks=TEST_MODULE)
+    args = ["--r360-checks", "accepts-valid", "-p", "no:cacheprovider"]
+    if how == "option":
+        args += ["--r360-max-time", "1"]
+    else:
+        repo_on_path.makeini("[pytest]\nr360_max_time = 1\n")
+    started = time.monotonic()
+    result = repo_on_path.runpytest(*args)
+    assert time.monotonic() - started < 1 + 5  # 40 bodies at 0.3 s would be 12 s
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*accepts-valid: inconclusive: the run's time budget (1 s, --r360-max-time) ran out *"]
+    )
