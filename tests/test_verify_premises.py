@@ -174,3 +174,36 @@ def test_nothing_judged_is_inconclusive_with_the_real_counts() -> None:
     finding, accepted, refused = _counted("event", "tolerates-evolution")
     assert accepted == 0 and refused
     assert finding.status == "inconclusive", finding.message
+
+
+def test_latency_times_answers_only_and_reports_the_attempts_without_one() -> None:
+    """An attempt that gets no answer within the read timeout (1 s) is counted beside the
+    percentiles, not timed among them, so p99 stays that of the quick answers."""
+    stop = threading.Event()
+    lock = threading.Lock()
+    seen = {"requests": 0, "hung": 0}
+
+    def hangs_once(environ: Any, start_response: Any) -> Any:
+        Request(environ).get_data()
+        with lock:
+            seen["requests"] += 1
+            hang = seen["requests"] == 2  # the first documented example, after the probe
+            seen["hung"] += hang
+        if hang:
+            stop.wait(30)
+        return Response('{"status": "ok"}', status=202)(environ, start_response)
+
+    options = VerifyOptions(examples=5, shrink_budget=5, timeout_s=1.0, seed=7)
+    with serve_wsgi(hangs_once) as server:
+        try:
+            report = verify(
+                server.url + "/webhooks", checks=["accepts-valid", "latency"], options=options
+            )
+        finally:
+            stop.set()
+    latency = report.finding("latency")
+    assert latency.status == "passed", latency.message
+    assert latency.details["no_answer"] == {"timeout": seen["hung"]} == {"timeout": 1}
+    assert latency.details["answers"] == seen["requests"] - seen["hung"]
+    assert latency.details["p99_s"] < options.timeout_s  # the cut-off attempts are not timed
+    assert "(1 attempt got no answer: 1 timeout)" in latency.message

@@ -62,10 +62,10 @@ TLS_FAILURES = {
 }
 
 
-def _run(tmp_path: Path, url: str, *args: str) -> tuple[int, dict[str, Any], str]:
+def _run(tmp_path: Path, url: str, *args: str) -> tuple[int, dict[str, Any]]:
     report = tmp_path / "report.json"
     code = main(["verify", url, "--report-json", str(report), *args, *FAST])
-    return code, json.loads(report.read_text()), ""
+    return code, json.loads(report.read_text())
 
 
 @pytest.mark.parametrize("case", TLS_FAILURES, ids=str)
@@ -75,9 +75,7 @@ def test_a_tls_failure_is_said_once_first_even_without_the_tls_check(
     context, trusted, words, fix = TLS_FAILURES[case]
     trust = ["--ca-bundle", str(ca_pem)] if trusted else []
     with serve_wsgi(accept_all, ssl_context=context(ca)) as server:
-        code, data, _ = _run(
-            tmp_path, f"{server.url}/webhooks", "--checks", "accepts-valid", *trust
-        )
+        code, data = _run(tmp_path, f"{server.url}/webhooks", "--checks", "accepts-valid", *trust)
     out = " ".join(capsys.readouterr().out.split())  # the console folds long lines
     assert code == 1
     line = data["probe"]["unreachable"]
@@ -87,3 +85,29 @@ def test_a_tls_failure_is_said_once_first_even_without_the_tls_check(
     assert accepts["message"] == "not run: tls failed, so no delivery can connect (see above)"
     assert out.count(words) == 1, out  # the probe's line, not once per row
     assert out.index("target unreachable") < out.index("accepts-valid")
+
+
+def test_http_against_a_tls_port_says_use_https(
+    ca: trustme.CA, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with serve_wsgi(accept_all, ssl_context=_cert("127.0.0.1")(ca)) as server:
+        code, data = _run(tmp_path, f"http://127.0.0.1:{server.port}/webhooks")
+    capsys.readouterr()
+    assert code == 1
+    assert data["probe"]["unreachable"] == f"127.0.0.1:{server.port} speaks TLS: use https://"
+    assert all(c["status"] in ("inconclusive", "skipped") for c in data["checks"])
+
+
+def test_a_name_that_does_not_resolve_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, data = _run(tmp_path, "http://r360-nowhere.invalid/webhooks")  # RFC 6761
+    out = capsys.readouterr().out
+    line = data["probe"]["unreachable"]
+    assert code == 1 and "\n" not in line
+    assert line.startswith("cannot connect to r360-nowhere.invalid:80 (") and line.endswith(
+        "is the consumer running? check the URL"
+    )
+    assert out.count("cannot connect") == 1, out
+    rows = {c["name"]: c["message"] for c in data["checks"] if c["status"] == "inconclusive"}
+    assert rows and set(rows.values()) == {"not run: target unreachable (see above)"}
