@@ -222,12 +222,17 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     findings = config.stash.get(FINDINGS, [])
     if not findings:
         return
+    from contracts.suite import in_pytest_words
+    from contracts.verifier.finding import STATUSES
+
     terminalreporter.section("r360 webhook checks")
     unreachable = config.stash.get(UNREACHABLE, None)
     if unreachable:
-        terminalreporter.write_line(f"target unreachable: {unreachable}")
+        terminalreporter.write_line(f"target unreachable: {in_pytest_words(unreachable)}")
     width = max(len(f.check) for f in findings)
+    status_width = max(len(status) for status in STATUSES)  # "inconclusive"
     for finding in findings:
         terminalreporter.write_line(
-            f"{finding.check:<{width}}  {finding.status:<8} {finding.message}"
+            f"{finding.check:<{width}}  {finding.status:<{status_width}}  "
+            f"{in_pytest_words(finding.message)}"
         )

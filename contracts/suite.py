@@ -15,6 +15,7 @@ import pytest
 __all__ = ["test_r360_check"]
 
 _PAYLOAD_CHARS = 2000
+_SEE_SUMMARY = "(see the r360 webhook checks summary)"
 
 
 def test_r360_check(r360_check: str, r360_verification: Any, pytestconfig: Any) -> None:
@@ -24,7 +25,9 @@ def test_r360_check(r360_check: str, r360_verification: Any, pytestconfig: Any) 
     if finding.status == "inconclusive":
         # The check could not judge (unreachable, wrong credentials, limited, out of time): that
         # is not a pass. It fails, unless --r360-inconclusive=skip asks for a skip.
-        message = f"{finding.check}: inconclusive: {in_pytest_words(finding.message)}"
+        # A blocked check's "(see above)" points at the probe's line, which is in the summary.
+        why = in_pytest_words(finding.message).replace("(see above)", _SEE_SUMMARY)
+        message = f"{finding.check}: inconclusive: {why}"
         from contracts.plugin import inconclusive_mode
 
         if inconclusive_mode(pytestconfig) == "skip":
@@ -36,12 +39,10 @@ def test_r360_check(r360_check: str, r360_verification: Any, pytestconfig: Any) 
 
 def in_pytest_words(message: str) -> str:
     """A finding's message with the CLI's flags spelled as this plugin's (``--ledger`` is
-    ``--r360-ledger`` here): the user reads it in pytest's output and types what it says. A
-    blocked check's "(see above)" points at the summary, where the probe's line is."""
+    ``--r360-ledger`` here): the user reads it in pytest's output and types what it says."""
     from contracts.plugin import OPTIONS
 
     names = "|".join(re.escape(name) for name in sorted(OPTIONS, key=len, reverse=True))
-    message = message.replace("(see above)", "(see the r360 webhook checks summary)")
     return re.sub(rf"(?<![\w-])--({names})\b", r"--r360-\1", message)
 
 

@@ -238,3 +238,29 @@ def test_max_time_bounds_the_session(repo_on_path: pytest.Pytester, how: str) ->
     result.stdout.fnmatch_lines(
         ["*accepts-valid: inconclusive: the run's time budget (1 s, --r360-max-time) ran out *"]
     )
+
+
+def test_the_summary_speaks_pytest_and_aligns_every_status(
+    repo_on_path: pytest.Pytester,
+) -> None:
+    """The summary names this plugin's options (--r360-auth, not the CLI's --auth), says the
+    probe's line first, and keeps the message column straight past "inconclusive"."""
+    from tests.servers import free_port
+
+    result = repo_on_path.runpytest(
+        "--pyargs", "contracts.suite", "--r360-url", f"http://127.0.0.1:{free_port()}/webhooks",
+        "--r360-checks", "auth-required,accepts-valid,idempotency", "-p", "no:cacheprovider",
+    )  # fmt: skip
+    result.assert_outcomes(failed=1, skipped=2)
+    lines = result.stdout.lines
+    start = lines.index(next(line for line in lines if line.strip("= ") == "r360 webhook checks"))
+    assert lines[start + 1].startswith("target unreachable: cannot connect to 127.0.0.1")
+    rows = lines[start + 2 : start + 5]
+    assert [row.split()[:2] for row in rows] == [
+        ["auth-required", "skipped"],
+        ["accepts-valid", "inconclusive"],
+        ["idempotency", "skipped"],
+    ]
+    assert "(--r360-auth SPEC)" in rows[0] and "(--r360-ledger URL)" in rows[2], rows
+    assert "not run: target unreachable (see above)" in rows[1], rows
+    assert len({row.index(row.split()[2]) for row in rows}) == 1, rows  # one message column
