@@ -13,12 +13,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mockserver.delivery import FakeClock, Sender
+from mockserver.delivery import Delivery, FakeClock, Sender
 from mockserver.delivery.retry import (
     DEFAULT_THROTTLE_WAIT,
     MAX_DELAY_S,
     MAX_THROTTLE_ATTEMPTS,
     PRESETS,
+    ZERO_WAIT_GRACE_S,
     Budget,
     RetryPolicy,
     ThrottleRetry,
@@ -288,28 +289,58 @@ def _limited_at_once(clock: FakeClock, per_request_s: float) -> httpx.MockTransp
     return httpx.MockTransport(consumer)
 
 
-def test_a_retry_after_of_0_forever_stops_at_the_per_delivery_time() -> None:
-    """Waits of 0 s add up to nothing: the time since the first attempt is what counts."""
+def _deliver(clock: FakeClock, transport: httpx.MockTransport, policy: ThrottleRetry) -> Delivery:
+    with Sender("http://127.0.0.1:9/h", transport=transport, retry=policy, clock=clock) as sender:
+        return sender.deliver({"n": 1}, event="e")
+
+
+def test_a_retry_after_of_0_forever_stops_once_it_said_so_for_the_grace() -> None:
+    """Waits of 0 s add up to nothing: the time since the zero-wait 429s began is what counts."""
     clock = FakeClock(NOW)
     budget = Budget(600.0, clock)
-    policy = ThrottleRetry(per_delivery_s=5.0, budget=budget, clock=clock)
-    transport = _limited_at_once(clock, 1.5)
-    with Sender("http://127.0.0.1:9/h", transport=transport, retry=policy, clock=clock) as sender:
-        delivery = sender.deliver({"n": 1}, event="e")
-    assert clock.sleeps == [0.0] * 3 and len(delivery.attempts) == 4  # 6 s in after the 4th
-    assert "429 never lifted within 5 s, although it said Retry-After: 0" in str(delivery.detail)
+    policy = ThrottleRetry(per_delivery_s=30.0, budget=budget, clock=clock)
+    delivery = _deliver(clock, _limited_at_once(clock, 0.5), policy)
+    assert ZERO_WAIT_GRACE_S == 2.0
+    assert clock.sleeps == [0.0] * 3 and len(delivery.attempts) == 4  # 2 s in after the 4th
+    assert "429 never lifted within 2 s of saying Retry-After: 0" in str(delivery.detail)
     assert budget.limited is not None and "Retry-After: 0" in budget.limited
+
+
+def test_a_zero_wait_run_is_timed_from_its_own_start() -> None:
+    """A limiter that rounds down: "1", then "0" for what is left of its window, then lifts.
+    The zero-wait run began 1.5 s in, so 3 s in it has lasted 1.5 s, under the grace."""
+    clock = FakeClock(NOW)
+
+    def consumer(request: httpx.Request) -> httpx.Response:
+        now = clock.now() - NOW
+        clock.advance(0.5)
+        if now >= 3.0:
+            return httpx.Response(200)
+        return httpx.Response(429, headers={"Retry-After": "1" if now == 0 else "0"})
+
+    policy = ThrottleRetry(per_delivery_s=30.0, clock=clock)
+    delivery = _deliver(clock, httpx.MockTransport(consumer), policy)
+    assert delivery.delivered, delivery.detail
+    assert [a.started_at - NOW for a in delivery.attempts] == [0.0, 1.5, 2.0, 2.5, 3.0]
+
+
+def test_a_retry_after_of_0_forever_stops_at_a_shorter_per_delivery_time() -> None:
+    clock = FakeClock(NOW)
+    policy = ThrottleRetry(per_delivery_s=1.5, budget=Budget(600.0, clock), clock=clock)
+    delivery = _deliver(clock, _limited_at_once(clock, 1.0), policy)
+    assert len(delivery.attempts) == 2
+    assert "429 never lifted within 1.5 s, although it said Retry-After: 0" in str(delivery.detail)
 
 
 def test_a_retry_after_of_0_forever_stops_after_the_most_attempts() -> None:
     budget = Budget(600.0, FakeClock(NOW))
-    clock = FakeClock(NOW)
+    clock = FakeClock(NOW)  # never advances: the grace never passes, the count does
     policy = ThrottleRetry(per_delivery_s=30.0, budget=budget, clock=clock)
-    transport = _limited_at_once(clock, 0.0)  # answers in no time at all
+    transport = _limited_at_once(clock, 0.0)
     with Sender("http://127.0.0.1:9/h", transport=transport, retry=policy, clock=clock) as sender:
         first = sender.deliver({"n": 1}, event="e")
         second = sender.deliver({"n": 2}, event="e")
-    assert len(first.attempts) == MAX_THROTTLE_ATTEMPTS == 100
+    assert len(first.attempts) == MAX_THROTTLE_ATTEMPTS == 10_000
     assert f"429 never lifted in {MAX_THROTTLE_ATTEMPTS} attempts" in str(first.detail)
     assert "although it said Retry-After: 0" in str(first.detail)
     assert len(second.attempts) == 1 and "not waited for" in str(second.detail)
@@ -317,12 +348,10 @@ def test_a_retry_after_of_0_forever_stops_after_the_most_attempts() -> None:
 
 def test_a_retry_after_of_0_stops_when_the_run_budget_is_spent() -> None:
     clock = FakeClock(NOW)
-    budget = Budget(3.0, clock)
+    budget = Budget(1.5, clock)
     policy = ThrottleRetry(per_delivery_s=30.0, budget=budget, clock=clock)
-    transport = _limited_at_once(clock, 1.0)
-    with Sender("http://127.0.0.1:9/h", transport=transport, retry=policy, clock=clock) as sender:
-        delivery = sender.deliver({"n": 1}, event="e")
-    assert len(delivery.attempts) == 3 and budget.expired
+    delivery = _deliver(clock, _limited_at_once(clock, 1.0), policy)
+    assert len(delivery.attempts) == 2 and budget.expired
     assert "time budget ran out while a 429 was waited out" in str(delivery.detail)
     assert budget.limited is None  # the run ended, not the consumer's limiter proven stuck
 
@@ -335,9 +364,7 @@ def test_an_http_date_in_the_past_is_no_wait_and_still_bounded() -> None:
         clock.advance(1.0)
         return httpx.Response(429, headers={"Retry-After": past})
 
-    policy = ThrottleRetry(per_delivery_s=4.0, budget=Budget(600.0, clock), clock=clock)
-    transport = httpx.MockTransport(consumer)
-    with Sender("http://127.0.0.1:9/h", transport=transport, retry=policy, clock=clock) as sender:
-        delivery = sender.deliver({"n": 1}, event="e")
-    assert set(clock.sleeps) == {0.0} and len(delivery.attempts) == 5
-    assert "429 never lifted within 4 s" in str(delivery.detail)
+    policy = ThrottleRetry(per_delivery_s=30.0, budget=Budget(600.0, clock), clock=clock)
+    delivery = _deliver(clock, httpx.MockTransport(consumer), policy)
+    assert set(clock.sleeps) == {0.0} and len(delivery.attempts) == 2
+    assert "429 never lifted within 2 s of saying Retry-After: " in str(delivery.detail)

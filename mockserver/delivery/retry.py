@@ -61,6 +61,7 @@ __all__ = [
     "DEFAULT_THROTTLE_WAIT",
     "MAX_THROTTLE_ATTEMPTS",
     "PRESETS",
+    "ZERO_WAIT_GRACE_S",
     "Budget",
     "Policy",
     "RetryPolicy",
@@ -307,10 +308,14 @@ def throttle_wait(attempt: Attempt) -> float:
     return value
 
 
-#: The most attempts of one delivery the verifier makes: a limit that lifts comes back within a
-#: few waits, and one that keeps saying ``Retry-After: 0`` would otherwise be asked again a
-#: thousand times a second until the per-delivery time is up.
-MAX_THROTTLE_ATTEMPTS = 100
+#: How long a delivery keeps retrying at once while its 429s keep saying ``Retry-After: 0`` (or
+#: an HTTP-date already past). A limiter that rounds its wait down says 0 only for what is left
+#: of its window, under a second (flask-limiter's own header does); one that still says it two
+#: seconds on is not lifting, and the run stops asking a thousand times a second.
+ZERO_WAIT_GRACE_S: float = 2
+#: The most attempts one delivery makes: a guard on memory, whatever the clock says (on the
+#: loopback a zero-wait streak makes about a thousand a second).
+MAX_THROTTLE_ATTEMPTS = 10_000
 
 
 class Budget:
@@ -343,7 +348,8 @@ class ThrottleRetry:
     """The verifier's policy (``verifier``): wait out a 429 for exactly its ``Retry-After``.
 
     Only a 429 is retried (anything else is the answer the check judges). A delivery stops
-    waiting when the time since its first attempt started would pass ``per_delivery_s``, after
+    waiting when the time since its first attempt started would pass ``per_delivery_s``, when
+    its 429s have asked for no wait for :data:`ZERO_WAIT_GRACE_S` in a row, after
     :data:`MAX_THROTTLE_ATTEMPTS` attempts, when the run's ``budget`` is spent or has less time
     left than the wait asks, or once another delivery stayed limited past its own limit.
 
@@ -371,6 +377,8 @@ class ThrottleRetry:
         #: The sender's clock: the attempts' ``started_at`` are read from it.
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._stops: dict[str, str] = {}
+        #: When each delivery's current run of zero-wait 429s began (its first such attempt).
+        self._zero_since: dict[str, float] = {}
 
     def delay_after(self, delivery: Delivery, attempt: Attempt, rng: random.Random) -> float | None:
         if attempt.status != 429:
@@ -384,6 +392,7 @@ class ThrottleRetry:
         if len(self._stops) > 4096:
             self._stops.clear()
         self._stops[delivery.id] = reason
+        self._zero_since.pop(delivery.id, None)
         return None
 
     def _reason(self, delivery: Delivery, attempt: Attempt) -> tuple[str | None, bool]:
@@ -409,6 +418,17 @@ class ThrottleRetry:
                 f"429 never lifted within {self.per_delivery_s:g} s, although it said {said}",
                 True,
             )
+        if wait > 0:
+            self._zero_since.pop(delivery.id, None)
+        else:
+            since = self._zero_since.get(delivery.id)
+            if since is None or since < delivery.attempts[0].started_at:  # not a past delivery's
+                if len(self._zero_since) > 4096:
+                    self._zero_since.clear()
+                since = self._zero_since[delivery.id] = attempt.started_at
+            grace = min(ZERO_WAIT_GRACE_S, self.per_delivery_s)
+            if self.clock.now() - since >= grace:
+                return f"429 never lifted within {grace:g} s of saying {said}", True
         if attempt.number >= self.max_attempts:
             return (
                 f"429 never lifted in {attempt.number} attempts ({elapsed:.1f} s), although it "
