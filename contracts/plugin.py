@@ -43,6 +43,10 @@ OPTIONS = {
     "max-time": ("seconds the whole verification may take (default 120)", "string"),
     "corpus": ("a capture of real bodies to add to the checks' inputs (repeatable)", "linelist"),
 }
+#: What an inconclusive check does to its test (``--r360-inconclusive``, ini
+#: ``r360_inconclusive``): by default it fails, since a run that could not judge is no pass.
+INCONCLUSIVE = ("fail", "skip")
+_INCONCLUSIVE_HELP = "what an inconclusive check does to its test: fail or skip (default: fail)"
 FINDINGS = pytest.StashKey[list[Any]]()
 UNREACHABLE = pytest.StashKey[str]()
 INPUTS = pytest.StashKey["Inputs"]()
@@ -58,6 +62,8 @@ class Inputs:
     ledger: str | None
     max_time_s: float | None
     corpus: tuple[Any, ...]
+    #: One of :data:`INCONCLUSIVE`.
+    inconclusive: str = "fail"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -65,10 +71,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--r360-inconclusive",
         dest="r360_inconclusive",
-        choices=("fail", "skip"),
-        default="fail",
-        help="what an inconclusive check does to its test (default: fail)",
+        choices=INCONCLUSIVE,
+        default=None,
+        help=_INCONCLUSIVE_HELP,
     )
+    parser.addini("r360_inconclusive", _INCONCLUSIVE_HELP, type="string")
     for name, (help_text, kind) in OPTIONS.items():
         dest = _dest(name)
         if kind == "linelist":
@@ -83,7 +90,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[FINDINGS] = []
     config.addinivalue_line("markers", "r360: a Record360 webhook consumer check")
-    if any(option(config, name) for name in OPTIONS):
+    if any(option(config, name) for name in (*OPTIONS, "inconclusive")):
         config.stash[INPUTS] = _read_inputs(config)
 
 
@@ -128,7 +135,15 @@ def _inputs(config: pytest.Config) -> Inputs:
     captures = option(config, "corpus")
     corpus = read_corpus(captures) if captures else ()
     ledger = check_ledger(option(config, "ledger"), "--r360-ledger")
-    return Inputs(settings, checks, seed, ledger, max_time, corpus)
+    inconclusive = option(config, "inconclusive") or "fail"
+    if inconclusive not in INCONCLUSIVE:
+        raise UsageError(f"r360_inconclusive {inconclusive!r} must be fail or skip")
+    return Inputs(settings, checks, seed, ledger, max_time, corpus, inconclusive)
+
+
+def inconclusive_mode(config: pytest.Config) -> str:
+    """``fail`` or ``skip``: what an inconclusive check does to its test."""
+    return _stashed(config).inconclusive
 
 
 def _stashed(config: pytest.Config) -> Inputs:
@@ -207,12 +222,17 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     findings = config.stash.get(FINDINGS, [])
     if not findings:
         return
+    from contracts.suite import in_pytest_words
+    from contracts.verifier.finding import STATUSES
+
     terminalreporter.section("r360 webhook checks")
     unreachable = config.stash.get(UNREACHABLE, None)
     if unreachable:
-        terminalreporter.write_line(f"target unreachable: {unreachable}")
+        terminalreporter.write_line(f"target unreachable: {in_pytest_words(unreachable)}")
     width = max(len(f.check) for f in findings)
+    status_width = max(len(status) for status in STATUSES)  # "inconclusive"
     for finding in findings:
         terminalreporter.write_line(
-            f"{finding.check:<{width}}  {finding.status:<8} {finding.message}"
+            f"{finding.check:<{width}}  {finding.status:<{status_width}}  "
+            f"{in_pytest_words(finding.message)}"
         )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from contracts.cli import main
 from mockserver.auth_spec import parse_auth_spec
 from mockserver.consumer import ConsumerConfig
 from mockserver.serving import serve_consumer
+from tests.servers import free_port
 
 SECRET = "verify-cli-secret-token-000111"
 FAST = ["--examples", "6", "--burst", "30", "--burst-concurrency", "8", "--seed", "5"]
@@ -116,3 +119,40 @@ def test_rich_markup_from_the_consumer_is_printed_as_text(
     out = capsys.readouterr().out
     assert code == 1 and json.loads(report.read_text())["checks"]
     assert "[/x]" in out  # printed as the text it is
+
+
+def test_nothing_listening_skips_what_was_not_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No --auth, no --ledger: the auth checks and idempotency do not apply, reachable or not;
+    only the checks that would have run are inconclusive for the refused connection."""
+    report = tmp_path / "report.json"
+    code = main(["verify", f"http://127.0.0.1:{free_port()}/webhooks", "--report-json",
+                 str(report), *FAST])  # fmt: skip
+    capsys.readouterr()
+    assert code == 1
+    statuses = {c["name"]: c["status"] for c in json.loads(report.read_text())["checks"]}
+    skipped = {"auth-required", "auth-rejects-invalid", "idempotency"}
+    assert {name for name, status in statuses.items() if status == "skipped"} == skipped
+    assert set(statuses) - skipped == {n for n, s in statuses.items() if s == "inconclusive"}
+
+
+def test_help_says_what_the_exit_codes_mean(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["verify", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Exit 0 when no check failed or was inconclusive, 1 when one did, 2 on bad usage" in text
+
+
+def test_the_probe_line_comes_before_the_report_line(tmp_path: Path) -> None:
+    """Both streams in one, in the order written: what went wrong first, then where the
+    report is."""
+    report = tmp_path / "report.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "contracts", "verify", f"http://127.0.0.1:{free_port()}/webhooks",
+         "--report-json", str(report), *FAST],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    out = done.stdout
+    assert done.returncode == 1 and report.exists(), out
+    assert out.index("target unreachable: cannot connect") < out.index(f"report: {report}"), out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,112 @@ def test_the_readme_lists_every_option(repo_root: Path) -> None:
     readme = (repo_root / "README.md").read_text()
     listed = readme[readme.index("Options (each also an ini key") :].split("; override")[0]
     assert [name for name in OPTIONS if f"`--r360-{name}`" not in listed] == []
+
+
+# -- inconclusive, and the run's time ----------------------------------------------------------
+
+CONFTEST_WRONG_PATH = """
+import pytest
+from werkzeug.wrappers import Response
+
+def app(environ, start_response):
+    return Response("no such path", status=404)(environ, start_response)
+
+@pytest.fixture(scope="session")
+def r360_target():
+    return app
+"""
+
+CONFTEST_SLOW = """
+import time
+import pytest
+from werkzeug.wrappers import Request, Response
+
+def app(environ, start_response):
+    Request(environ).get_data()
+    time.sleep(0.3)
+    return Response("{}", status=202)(environ, start_response)
+
+@pytest.fixture(scope="session")
+def r360_target():
+    return app
+"""
+
+
+def test_an_inconclusive_check_fails_its_test_with_the_reason(
+    repo_on_path: pytest.Pytester,
+) -> None:
+    repo_on_path.makeconftest(CONFTEST_WRONG_PATH)
+    repo_on_path.makepyfile(test_webhooks=TEST_MODULE)
+    result = repo_on_path.runpytest("--r360-checks", "accepts-valid", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*accepts-valid: inconclusive: *got 404: check the URL path*"])
+
+
+@pytest.mark.parametrize("how", ["option", "ini"])
+def test_inconclusive_can_be_asked_to_skip(repo_on_path: pytest.Pytester, how: str) -> None:
+    repo_on_path.makeconftest(CONFTEST_WRONG_PATH)
+    repo_on_path.makepyfile(test_webhooks=TEST_MODULE)
+    args = ["--r360-checks", "accepts-valid", "-rs", "-p", "no:cacheprovider"]
+    if how == "option":
+        args += ["--r360-inconclusive", "skip"]
+    else:
+        repo_on_path.makeini("[pytest]\nr360_inconclusive = skip\n")
+    result = repo_on_path.runpytest(*args)
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*accepts-valid: inconclusive: *got 404: check the URL path*"])
+
+
+def test_a_bad_r360_inconclusive_ini_value_is_a_usage_error(
+    repo_on_path: pytest.Pytester,
+) -> None:
+    repo_on_path.makeconftest(CONFTEST_WRONG_PATH)
+    repo_on_path.makepyfile(test_webhooks=TEST_MODULE)
+    repo_on_path.makeini("[pytest]\nr360_inconclusive = maybe\n")
+    result = repo_on_path.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: r360: r360_inconclusive 'maybe' must be fail or skip"])
+
+
+@pytest.mark.parametrize("how", ["option", "ini"])
+def test_max_time_bounds_the_session(repo_on_path: pytest.Pytester, how: str) -> None:
+    repo_on_path.makeconftest(CONFTEST_SLOW)
+    repo_on_path.makepyfile(test_webhooks=TEST_MODULE)
+    args = ["--r360-checks", "accepts-valid", "-p", "no:cacheprovider"]
+    if how == "option":
+        args += ["--r360-max-time", "1"]
+    else:
+        repo_on_path.makeini("[pytest]\nr360_max_time = 1\n")
+    started = time.monotonic()
+    result = repo_on_path.runpytest(*args)
+    assert time.monotonic() - started < 1 + 5  # 40 bodies at 0.3 s would be 12 s
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*accepts-valid: inconclusive: the run's time budget (1 s, --r360-max-time) ran out *"]
+    )
+
+
+def test_the_summary_speaks_pytest_and_aligns_every_status(
+    repo_on_path: pytest.Pytester,
+) -> None:
+    """The summary names this plugin's options (--r360-auth, not the CLI's --auth), says the
+    probe's line first, and keeps the message column straight past "inconclusive"."""
+    from tests.servers import free_port
+
+    result = repo_on_path.runpytest(
+        "--pyargs", "contracts.suite", "--r360-url", f"http://127.0.0.1:{free_port()}/webhooks",
+        "--r360-checks", "auth-required,accepts-valid,idempotency", "-p", "no:cacheprovider",
+    )  # fmt: skip
+    result.assert_outcomes(failed=1, skipped=2)
+    lines = result.stdout.lines
+    start = lines.index(next(line for line in lines if line.strip("= ") == "r360 webhook checks"))
+    assert lines[start + 1].startswith("target unreachable: cannot connect to 127.0.0.1")
+    rows = lines[start + 2 : start + 5]
+    assert [row.split()[:2] for row in rows] == [
+        ["auth-required", "skipped"],
+        ["accepts-valid", "inconclusive"],
+        ["idempotency", "skipped"],
+    ]
+    assert "(--r360-auth SPEC)" in rows[0] and "(--r360-ledger URL)" in rows[2], rows
+    assert "not run: target unreachable (see above)" in rows[1], rows
+    assert len({row.index(row.split()[2]) for row in rows}) == 1, rows  # one message column

@@ -13,11 +13,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mockserver.delivery import FakeClock, Sender
+from mockserver.delivery import Delivery, FakeClock, Sender
 from mockserver.delivery.retry import (
     DEFAULT_THROTTLE_WAIT,
     MAX_DELAY_S,
+    MAX_THROTTLE_ATTEMPTS,
     PRESETS,
+    ZERO_WAIT_GRACE_S,
     Budget,
     RetryPolicy,
     ThrottleRetry,
@@ -210,7 +212,7 @@ def _throttled(*answers: httpx.Response) -> tuple[Sender, FakeClock]:
     sender = Sender(
         "http://127.0.0.1:9/hook",
         transport=httpx.MockTransport(consumer),
-        retry=ThrottleRetry(per_delivery_s=30.0),
+        retry=ThrottleRetry(per_delivery_s=30.0, clock=clock),
         clock=clock,
     )
     return sender, clock
@@ -248,7 +250,7 @@ def test_the_verifier_retries_only_a_429() -> None:
 def test_a_limit_that_never_lifts_stops_at_the_per_delivery_limit_and_stops_the_others() -> None:
     budget = Budget(600.0, FakeClock(NOW))
     clock = FakeClock(NOW)
-    policy = ThrottleRetry(per_delivery_s=5.0, budget=budget)
+    policy = ThrottleRetry(per_delivery_s=5.0, budget=budget, clock=clock)
     limited = httpx.MockTransport(lambda r: httpx.Response(429, headers={"Retry-After": "1"}))
     with Sender("http://127.0.0.1:9/h", transport=limited, retry=policy, clock=clock) as sender:
         first = sender.deliver({"n": 1}, event="e")
@@ -265,7 +267,7 @@ def test_a_retry_after_longer_than_the_budget_is_not_waited_for() -> None:
     sender = Sender(
         "http://127.0.0.1:9/h",
         transport=httpx.MockTransport(lambda r: httpx.Response(429, headers={"Retry-After": "45"})),
-        retry=ThrottleRetry(per_delivery_s=120.0, budget=budget),
+        retry=ThrottleRetry(per_delivery_s=120.0, budget=budget, clock=clock),
         clock=clock,
     )
     budget_clock.advance(30)  # 30 s of the 60 left: a 45 s wait does not fit
@@ -275,3 +277,94 @@ def test_a_retry_after_longer_than_the_budget_is_not_waited_for() -> None:
     assert "asked to wait 45 s (Retry-After: 45), more than the verifier waits" in str(
         delivery.detail
     )
+
+
+def _limited_at_once(clock: FakeClock, per_request_s: float) -> httpx.MockTransport:
+    """Always 429 ``Retry-After: 0``; each answer takes ``per_request_s`` on ``clock``."""
+
+    def consumer(request: httpx.Request) -> httpx.Response:
+        clock.advance(per_request_s)
+        return httpx.Response(429, headers={"Retry-After": "0"})
+
+    return httpx.MockTransport(consumer)
+
+
+def _deliver(clock: FakeClock, transport: httpx.MockTransport, policy: ThrottleRetry) -> Delivery:
+    with Sender("http://127.0.0.1:9/h", transport=transport, retry=policy, clock=clock) as sender:
+        return sender.deliver({"n": 1}, event="e")
+
+
+def test_a_retry_after_of_0_forever_stops_once_it_said_so_for_the_grace() -> None:
+    """Waits of 0 s add up to nothing: the time since the zero-wait 429s began is what counts."""
+    clock = FakeClock(NOW)
+    budget = Budget(600.0, clock)
+    policy = ThrottleRetry(per_delivery_s=30.0, budget=budget, clock=clock)
+    delivery = _deliver(clock, _limited_at_once(clock, 0.5), policy)
+    assert ZERO_WAIT_GRACE_S == 2.0
+    assert clock.sleeps == [0.0] * 3 and len(delivery.attempts) == 4  # 2 s in after the 4th
+    assert "429 never lifted within 2 s of saying Retry-After: 0" in str(delivery.detail)
+    assert budget.limited is not None and "Retry-After: 0" in budget.limited
+
+
+def test_a_zero_wait_run_is_timed_from_its_own_start() -> None:
+    """A limiter that rounds down: "1", then "0" for what is left of its window, then lifts.
+    The zero-wait run began 1.5 s in, so 3 s in it has lasted 1.5 s, under the grace."""
+    clock = FakeClock(NOW)
+
+    def consumer(request: httpx.Request) -> httpx.Response:
+        now = clock.now() - NOW
+        clock.advance(0.5)
+        if now >= 3.0:
+            return httpx.Response(200)
+        return httpx.Response(429, headers={"Retry-After": "1" if now == 0 else "0"})
+
+    policy = ThrottleRetry(per_delivery_s=30.0, clock=clock)
+    delivery = _deliver(clock, httpx.MockTransport(consumer), policy)
+    assert delivery.delivered, delivery.detail
+    assert [a.started_at - NOW for a in delivery.attempts] == [0.0, 1.5, 2.0, 2.5, 3.0]
+
+
+def test_a_retry_after_of_0_forever_stops_at_a_shorter_per_delivery_time() -> None:
+    clock = FakeClock(NOW)
+    policy = ThrottleRetry(per_delivery_s=1.5, budget=Budget(600.0, clock), clock=clock)
+    delivery = _deliver(clock, _limited_at_once(clock, 1.0), policy)
+    assert len(delivery.attempts) == 2
+    assert "429 never lifted within 1.5 s, although it said Retry-After: 0" in str(delivery.detail)
+
+
+def test_a_retry_after_of_0_forever_stops_after_the_most_attempts() -> None:
+    budget = Budget(600.0, FakeClock(NOW))
+    clock = FakeClock(NOW)  # never advances: the grace never passes, the count does
+    policy = ThrottleRetry(per_delivery_s=30.0, budget=budget, clock=clock)
+    transport = _limited_at_once(clock, 0.0)
+    with Sender("http://127.0.0.1:9/h", transport=transport, retry=policy, clock=clock) as sender:
+        first = sender.deliver({"n": 1}, event="e")
+        second = sender.deliver({"n": 2}, event="e")
+    assert len(first.attempts) == MAX_THROTTLE_ATTEMPTS == 10_000
+    assert f"429 never lifted in {MAX_THROTTLE_ATTEMPTS} attempts" in str(first.detail)
+    assert "although it said Retry-After: 0" in str(first.detail)
+    assert len(second.attempts) == 1 and "not waited for" in str(second.detail)
+
+
+def test_a_retry_after_of_0_stops_when_the_run_budget_is_spent() -> None:
+    clock = FakeClock(NOW)
+    budget = Budget(1.5, clock)
+    policy = ThrottleRetry(per_delivery_s=30.0, budget=budget, clock=clock)
+    delivery = _deliver(clock, _limited_at_once(clock, 1.0), policy)
+    assert len(delivery.attempts) == 2 and budget.expired
+    assert "time budget ran out while a 429 was waited out" in str(delivery.detail)
+    assert budget.limited is None  # the run ended, not the consumer's limiter proven stuck
+
+
+def test_an_http_date_in_the_past_is_no_wait_and_still_bounded() -> None:
+    clock = FakeClock(NOW)
+    past = email.utils.formatdate(NOW - 60, usegmt=True)
+
+    def consumer(request: httpx.Request) -> httpx.Response:
+        clock.advance(1.0)
+        return httpx.Response(429, headers={"Retry-After": past})
+
+    policy = ThrottleRetry(per_delivery_s=30.0, budget=Budget(600.0, clock), clock=clock)
+    delivery = _deliver(clock, httpx.MockTransport(consumer), policy)
+    assert set(clock.sleeps) == {0.0} and len(delivery.attempts) == 2
+    assert "429 never lifted within 2 s of saying Retry-After: " in str(delivery.detail)

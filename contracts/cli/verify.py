@@ -25,7 +25,8 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "verify",
         help=HELP,
-        description=HELP + ". Exit 0 when no check failed, 1 when one did, 2 on bad usage.",
+        description=HELP + ". Exit 0 when no check failed or was inconclusive, 1 when one did, "
+        "2 on bad usage.",
     )
     parser.add_argument("url", metavar="URL", help="the consumer endpoint, http(s)://...")
     add_check_options(parser)
@@ -128,7 +129,8 @@ def run_and_print(
     *,
     report_json: str | None = None,
 ) -> Report:
-    """Run the checks, write the JSON report (first: nothing printed can lose it), print."""
+    """Run the checks, write the JSON report (first: nothing printed can lose it), print the
+    report (the probe's line first), then say where the JSON report is."""
     from rich.console import Console
 
     from contracts.verifier.report import print_report, verify
@@ -153,6 +155,8 @@ def run_and_print(
     if report_json:
         write_report(report, report_json)
     print_report(report, console)
+    if report_json:
+        print(f"report: {report_json}", file=sys.stderr)
     return report
 
 
@@ -161,4 +165,3 @@ def write_report(report: Report, path: str) -> None:
         Path(path).write_text(json.dumps(report.to_json(), indent=2, default=str) + "\n")
     except OSError as error:
         raise UsageError(f"cannot write --report-json {path!r}: {error.strerror}") from None
-    print(f"report: {path}", file=sys.stderr)

@@ -20,9 +20,11 @@ import dataclasses
 import math
 import random
 import threading
+import time
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,10 +32,14 @@ from contracts.bulk import BulkGenerator
 from contracts.errors import UsageError
 from contracts.verifier.corpus import CorpusBody
 from contracts.verifier.curl import curl_line
+from contracts.verifier.forged import VariantSource, forged_redactor
+from contracts.verifier.premise import Block
 from contracts.verifier.target import Target
 from mockserver.auth import AuthScheme, NegativeVariant
 from mockserver.delivery import Delivery, Sender
 from mockserver.delivery.clock import Clock, SystemClock
+from mockserver.delivery.core import DEFAULT_CONNECT_TIMEOUT
+from mockserver.delivery.deadline import deadline_cap
 from mockserver.delivery.retry import PRESETS, Budget, Policy, ThrottleRetry
 from mockserver.redaction import Redactor
 from mockserver.settings import DeliverySettings, delivery_settings
@@ -126,8 +132,13 @@ def check_ledger(value: str | None, option: str = "--ledger") -> str | None:
 
 
 class BudgetSpent(Exception):
-    """The run's time budget ran out before a delivery could be sent; the check in progress
-    ends ``inconclusive`` (raised by :meth:`CheckContext.deliver`, caught by the run)."""
+    """The run's time budget ran out before a delivery could be sent, or while its attempt
+    waited for an answer (``delivery``: that one, cut off, judged by nothing); the check in
+    progress ends ``inconclusive`` (raised by :meth:`CheckContext.deliver`, caught by the run)."""
+
+    def __init__(self, message: str, delivery: Delivery | None = None) -> None:
+        super().__init__(message)
+        self.delivery = delivery
 
 
 @dataclass
@@ -147,7 +158,7 @@ class CheckContext:
     durations: array = field(default_factory=lambda: array("d"))  # type: ignore[type-arg]
     #: Why no check that needs a connection can run (the probe found the target unreachable,
     #: or ``tls`` failed); ``None`` while they can.
-    blocked: str | None = None
+    blocked: Block | None = None
     #: The run's time, shared by every wait (set by :meth:`create` from ``max_time_s``).
     budget: Budget | None = None
     #: Attempts that got no HTTP answer at all (connection errors, timeouts), by kind.
@@ -235,16 +246,20 @@ class CheckContext:
             source = None
         else:
             assert isinstance(credentials, NegativeVariant)
-            source = _VariantSource(credentials)
+            source = VariantSource(credentials)
         target = self.target
         # Forged credentials are not secrets, and a report must show them; the real ones are.
         redactor = (
             self.redactor
             if credentials == CONFIGURED
-            else _forged_redactor(self.redactor, self.auth)
+            else forged_redactor(self.redactor, self.auth)
         )
         retry: Policy = (
-            ThrottleRetry(per_delivery_s=self.options.retry_after_budget_s, budget=self.budget)
+            ThrottleRetry(
+                per_delivery_s=self.options.retry_after_budget_s,
+                budget=self.budget,
+                clock=self.clock,
+            )
             if follow_429
             else PRESETS["none"]
         )
@@ -254,7 +269,10 @@ class CheckContext:
             auth=source,
             headers=self.headers,
             retry=retry,
-            read_timeout=self.options.timeout_s,
+            # A sender made late in the run (the burst) waits no longer than the run has left;
+            # :meth:`deliver` also cuts each attempt off where the run's time ends.
+            connect_timeout=min(DEFAULT_CONNECT_TIMEOUT, self.attempt_timeout_s()),
+            read_timeout=self.attempt_timeout_s(),
             verify=None if target.in_process else self.settings.verify,
             clock=self.clock,
             redactor=redactor,
@@ -274,26 +292,41 @@ class CheckContext:
         """One delivery; a 429 is waited out for its ``Retry-After`` and resent (same key), as
         the sender's ``verifier`` retry policy says; only the final answer counts.
 
-        Raises :class:`BudgetSpent` when the run's time is up (nothing is sent then).
+        Raises :class:`BudgetSpent` when the run's time is up: before sending (nothing is sent
+        then), or during an attempt, which is cut off where the run's time ends (a read timeout
+        longer than what is left does not stretch the run), and judged by nothing.
         """
         self.check_budget()
-        delivery = self.sender(credentials, follow_429=follow_429).deliver(
-            payload, event=event, key=key
-        )
+        sender = self.sender(credentials, follow_429=follow_429)
+        ends = time.monotonic() + self.remaining_s()
+        with deadline_cap(ends) if math.isfinite(ends) else nullcontext():
+            delivery = sender.deliver(payload, event=event, key=key)
+        last = delivery.attempts[-1]
+        # A socket timeout set to what was left ends at or after ``ends`` on the same clock.
+        if last.status is None and last.error_kind == "timeout" and time.monotonic() >= ends:
+            raise BudgetSpent(self._spent_message(), delivery)
         self.record(delivery, configured=credentials == CONFIGURED)
         return delivery
 
     def check_budget(self) -> None:
         """Raise :class:`BudgetSpent` when the run's time is up."""
         if self.budget is not None and self.budget.expired:
-            raise BudgetSpent(
-                f"the run's time budget ({self.options.max_time_s:g} s, --max-time) ran out "
-                "before this check finished"
-            )
+            raise BudgetSpent(self._spent_message())
+
+    def _spent_message(self) -> str:
+        return (
+            f"the run's time budget ({self.options.max_time_s:g} s, --max-time) ran out "
+            "before this check finished"
+        )
 
     def remaining_s(self) -> float:
         """Seconds left of the run's budget."""
         return self.budget.remaining() if self.budget is not None else float("inf")
+
+    def attempt_timeout_s(self) -> float:
+        """The read timeout of a request made now: the configured one, or what is left of the
+        run's time when that is less (half a second at least, so a request can be made)."""
+        return min(self.options.timeout_s, max(self.remaining_s(), 0.5))
 
     def record(self, delivery: Delivery, *, configured: bool = True) -> None:
         """Count a delivery's answers: only HTTP answers are timed (``latency`` judges answers,
@@ -362,51 +395,6 @@ def answered(delivery: Delivery) -> str:
 def accepted(delivery: Delivery) -> bool:
     status = delivery.attempts[-1].status
     return status is not None and 200 <= status < 300
-
-
-class _VariantSource:
-    def __init__(self, variant: NegativeVariant) -> None:
-        self._variant = variant
-
-    def headers(self) -> dict[str, str]:
-        return self._variant.make_headers()
-
-
-class _ForgedAware(Redactor):
-    """Shows a forged credential (evidence, not a secret) and redacts everything else as
-    ``base`` does: the configured headers' secrets travel with a forgery too."""
-
-    def __init__(self, base: Redactor, shown: frozenset[str]) -> None:
-        super().__init__()
-        self._base = base
-        self._shown = shown
-
-    def add_secret(self, secret: str, *, ephemeral: bool = False) -> None:
-        pass  # forged values are evidence, not secrets
-
-    def add_sensitive_header(self, name: str) -> None:
-        pass
-
-    def is_sensitive_header(self, name: str) -> bool:
-        return name.lower() not in self._shown and self._base.is_sensitive_header(name)
-
-    def text(self, value: str) -> str:
-        return self._base.text(value)
-
-    def headers(self, headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
-        items = headers.items() if isinstance(headers, Mapping) else headers
-        safe: dict[str, str] = {}
-        for name, value in items:
-            if name.lower() in self._shown:
-                safe[name] = self._base.text(value)  # the forgery itself, real secrets scrubbed
-            else:
-                safe.update(self._base.headers([(name, value)]))
-        return safe
-
-
-def _forged_redactor(base: Redactor, auth: AuthScheme | None) -> Redactor:
-    shown = frozenset(h.lower() for h in (auth.sensitive_headers() if auth else ()))
-    return _ForgedAware(base, shown)
 
 
 def fresh_body(ctx: CheckContext, purpose: str) -> tuple[str, dict[str, Any]]:

@@ -28,11 +28,31 @@ from dataclasses import dataclass, field
 
 from mockserver.delivery import Delivery
 
-__all__ = ["AUTH_REFUSALS", "MISSING", "Tally", "credentials_premise", "refusal"]
+__all__ = ["AUTH_REFUSALS", "MISSING", "Block", "Tally", "credentials_premise", "refusal"]
 
 #: Answers that say "not with these credentials" / "not at this path" (or method).
 AUTH_REFUSALS = frozenset({401, 403})
 MISSING = frozenset({404, 405})
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Why no check that needs a delivery can run: the target is unreachable, or TLS failed.
+
+    The reason is said once, first (the probe's line, or the ``tls`` row); each blocked check's
+    row only points at it (:attr:`row`), and keeps the reason in its JSON details.
+    """
+
+    reason: str
+    #: The handshake failed (a certificate, an old protocol): the port answers, so ``tls``
+    #: itself still runs and says exactly what is wrong.
+    tls: bool = False
+
+    @property
+    def row(self) -> str:
+        if self.tls:
+            return "not run: tls failed, so no delivery can connect (see above)"
+        return "not run: target unreachable (see above)"
 
 
 @dataclass

@@ -6,10 +6,10 @@ credentials and its outcome is said once, first:
 
 * no answer: connection refused, a DNS failure, a timeout, ``https://`` against a plain-HTTP
   port ("the server answered plain HTTP: use http://"), ``http://`` against a TLS port ("the
-  server speaks TLS on this port: use https://"); every check that needs a connection is then
-  ``inconclusive`` with that line, and the report says it once at the top;
-* a certificate the sender refuses, or a TLS version below 1.2: left to the ``tls`` check, which
-  fails, says why, and makes the checks after it ``inconclusive``;
+  server speaks TLS on this port: use https://"), a certificate the sender refuses (untrusted,
+  expired, another host's) or a server offering no TLS 1.2 or later; every check that needs a
+  delivery is then ``inconclusive``, its row pointing at the line the report says once at the
+  top (``tls``, when selected, still runs and names the TLS problem in full);
 * an answer: recorded like any delivery, so the run's premises (credentials, path) start from it.
 """
 
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from contracts.verifier.context import CheckContext, fresh_body
+from contracts.verifier.context import BudgetSpent, CheckContext, fresh_body
+from contracts.verifier.premise import Block
 from mockserver.delivery import Attempt
 
 __all__ = ["Probe", "probe"]
@@ -45,32 +46,61 @@ class Probe:
 def probe(ctx: CheckContext) -> Probe:
     """Deliver one valid body and read the outcome; sets ``ctx.blocked`` when unreachable."""
     event, body = fresh_body(ctx, "probe")
-    delivery = ctx.deliver(body, event=event)
+    try:
+        delivery = ctx.deliver(body, event=event)
+    except BudgetSpent as spent:
+        if spent.delivery is None:
+            raise
+        # Cut off where the run's time ended: a target that never answers, said as such.
+        ctx.blocked = Block(
+            f"{_where(httpx.URL(ctx.target.url))} gave no answer within the run's time "
+            f"({ctx.options.max_time_s:g} s, --max-time): check the URL and the consumer"
+        )
+        return Probe(None, ctx.blocked.reason)
     last = delivery.attempts[-1]
     if last.status is not None:
         return Probe(last.status)
-    reason = _unreachable(ctx, last)
-    if reason is None:
+    block = _unreachable(ctx, last)
+    if block is None:
         return Probe(None)
-    ctx.blocked = f"not run: {reason}"
-    return Probe(None, reason)
+    ctx.blocked = block
+    return Probe(None, block.reason)
 
 
-def _unreachable(ctx: CheckContext, attempt: Attempt) -> str | None:
+#: What to do about each certificate failure the sender names (mockserver.delivery.tls).
+_CERT_FIXES = {
+    "unknown-ca": "trust its CA with --ca-bundle, or serve a certificate from a public CA",
+    "expired": "renew the certificate",
+    "not-yet-valid": "check the certificate's start date and the server's clock",
+    "hostname-mismatch": "serve a certificate for {host}, or use the name it was issued for",
+    "revoked": "replace the certificate",
+}
+
+
+def _unreachable(ctx: CheckContext, attempt: Attempt) -> Block | None:
     url = httpx.URL(ctx.target.url)
-    where = f"{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+    where = _where(url)
     message = attempt.error_message or ""
     if attempt.error_kind == "tls":
         if any(words in message for words in _NOT_TLS):
-            return f"{where} answered plain HTTP to a TLS handshake: use http://"
-        return None  # a certificate or an old protocol: the tls check names it and blocks
+            return Block(f"{where} answered plain HTTP to a TLS handshake: use http://")
+        fix = _CERT_FIXES.get(attempt.tls_failure or "")
+        if fix is None:  # a failed handshake: in practice a server below TLS 1.2
+            fix = "Record360 needs TLS 1.2 or later"
+        return Block(f"{where}: {message}: {fix.format(host=url.host)}", tls=True)
     if attempt.error_kind == "connect":
-        return f"cannot connect to {where} ({message}): is the consumer running? check the URL"
+        return Block(
+            f"cannot connect to {where} ({message}): is the consumer running? check the URL"
+        )
     if attempt.error_kind == "timeout":
-        return f"{where} gave no answer in time ({message}): check the URL and the consumer"
+        return Block(f"{where} gave no answer in time ({message}): check the URL and the consumer")
     if url.scheme == "http" and not ctx.target.in_process and _speaks_tls(url, ctx):
-        return f"{where} speaks TLS: use https://"
+        return Block(f"{where} speaks TLS: use https://")
     return None  # a broken answer to this body (or an app that raised) is for the checks
+
+
+def _where(url: httpx.URL) -> str:
+    return f"{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
 
 
 def _speaks_tls(url: httpx.URL, ctx: CheckContext) -> bool:
@@ -81,7 +111,7 @@ def _speaks_tls(url: httpx.URL, ctx: CheckContext) -> bool:
     try:
         with (
             socket.create_connection(
-                (url.host, url.port or 80), timeout=ctx.options.timeout_s
+                (url.host, url.port or 80), timeout=ctx.attempt_timeout_s()
             ) as sock,
             context.wrap_socket(sock, server_hostname=url.host),
         ):

@@ -122,13 +122,19 @@ def run_probe(ctx: CheckContext) -> Probe | None:
 def run_check(ctx: CheckContext, name: str) -> Finding:
     """One check; a crash inside it is reported as that check's failure, redacted, not raised.
 
-    When nothing can be delivered (``ctx.blocked``: the probe found the target unreachable, or
-    ``tls`` failed), the check is ``inconclusive`` with that reason instead of failing on it;
-    so is a check the run's time budget ran out in.
+    A check that does not apply to this run (no ``--auth``, no ``--ledger``) is ``skipped``
+    first, whatever else happened. When nothing can be delivered (``ctx.blocked``: the probe
+    found the target unreachable, or TLS failed), the check is ``inconclusive``, its row
+    pointing at the reason said once above it, instead of failing on it; so is a check the run's
+    time budget ran out in. A TLS failure does not block ``tls`` itself, which names it.
     """
-    if ctx.blocked is not None:
-        return Finding(name, "inconclusive", ctx.blocked)
     try:
+        skip = REGISTRY.skip_reason(name, ctx)
+        if skip is not None:
+            return Finding(name, "skipped", skip)
+        if REGISTRY.blocked_by(name, ctx.blocked):
+            assert ctx.blocked is not None
+            return Finding(name, "inconclusive", ctx.blocked.row, {"blocked": ctx.blocked.reason})
         return REGISTRY.get(name)(ctx)
     except BudgetSpent as spent:
         return Finding(name, "inconclusive", str(spent))

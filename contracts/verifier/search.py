@@ -99,8 +99,9 @@ def smallest_failure(
         smallest = find(strategy, fails, settings=config, random=random.Random(seed))
     except NoSuchExample:
         if spent:
+            size = f" ({budget.seconds:g} s, --max-time)" if budget is not None else ""
             raise BudgetSpent(
-                f"the run's time budget ran out after {calls} bodies, before the search ended"
+                f"the run's time budget{size} ran out after {calls} bodies, before the search ended"
             ) from None
         return Search(None, calls)
     except HypothesisException:

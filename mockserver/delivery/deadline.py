@@ -19,6 +19,11 @@ with any body that breaks after the status line.
 
 A client or transport injected into the sender (tests, ``serve``'s ``transport``) is used as it
 is, without the deadline.
+
+A caller with a time budget of its own (the verifier's ``--max-time``) may also cap every attempt
+its thread makes inside a block (:func:`deadline_cap`): no socket operation then waits past that
+instant, whatever the timeouts the sender was built with, and one that would is cut off as a
+timeout with :data:`CAP_MESSAGE`.
 """
 
 from __future__ import annotations
@@ -28,9 +33,19 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["AttemptDeadline", "attempt_deadline", "budget", "deadline_message"]
+__all__ = [
+    "CAP_MESSAGE",
+    "AttemptDeadline",
+    "attempt_deadline",
+    "budget",
+    "deadline_cap",
+    "deadline_message",
+]
 
 _current = threading.local()
+
+#: The error text of a socket operation cut off by a :func:`deadline_cap`.
+CAP_MESSAGE = "no answer before the caller's time budget ran out"
 
 
 def deadline_message(seconds: float) -> str:
@@ -71,7 +86,27 @@ def attempt_deadline(seconds: float) -> Iterator[AttemptDeadline]:
         _current.deadline = None
 
 
+@contextmanager
+def deadline_cap(at: float) -> Iterator[None]:
+    """Inside the block, no socket operation of an attempt in this thread waits past ``at``
+    (:func:`time.monotonic`); nested caps keep the earliest."""
+    previous: float | None = getattr(_current, "cap", None)
+    _current.cap = at if previous is None else min(previous, at)
+    try:
+        yield
+    finally:
+        _current.cap = previous
+
+
 def budget(timeout: float | None, error: type[Exception]) -> float | None:
-    """The socket timeout for this thread's attempt now (``timeout`` when it has no deadline)."""
+    """The socket timeout for this thread's attempt now (``timeout`` when it has no deadline
+    and no cap)."""
     deadline: AttemptDeadline | None = getattr(_current, "deadline", None)
-    return timeout if deadline is None else deadline.budget(timeout, error)
+    value = timeout if deadline is None else deadline.budget(timeout, error)
+    cap: float | None = getattr(_current, "cap", None)
+    if cap is None:
+        return value
+    left = cap - time.monotonic()
+    if left <= 0:
+        raise error(CAP_MESSAGE)
+    return left if value is None else min(value, left)

@@ -20,10 +20,15 @@ from mockserver.delivery import Delivery
 NAME = "auth-rejects-invalid"
 
 
-@check(NAME)
-def auth_rejects_invalid(ctx: CheckContext) -> Finding:
+def _no_auth(ctx: CheckContext) -> str | None:
     if ctx.auth is None or isinstance(ctx.auth, NoAuth):
-        return Finding(NAME, "skipped", "no auth configured (--auth SPEC), so nothing to forge")
+        return "no auth configured (--auth SPEC), so nothing to forge"
+    return None
+
+
+@check(NAME, skip=_no_auth)
+def auth_rejects_invalid(ctx: CheckContext) -> Finding:
+    assert ctx.auth is not None  # the skip above
     why = credentials_premise(ctx.answers)
     if why is not None:
         return Finding(NAME, "inconclusive", why)

@@ -16,10 +16,14 @@ from mockserver.auth import NoAuth
 NAME = "auth-required"
 
 
-@check(NAME)
-def auth_required(ctx: CheckContext) -> Finding:
+def _no_auth(ctx: CheckContext) -> str | None:
     if ctx.auth is None or isinstance(ctx.auth, NoAuth):
-        return Finding(NAME, "skipped", "no auth configured (--auth SPEC), so nothing to require")
+        return "no auth configured (--auth SPEC), so nothing to require"
+    return None
+
+
+@check(NAME, skip=_no_auth)
+def auth_required(ctx: CheckContext) -> Finding:
     why = credentials_premise(ctx.answers)
     if why is not None:
         return Finding(NAME, "inconclusive", why)

@@ -23,11 +23,16 @@ NAME = "idempotency"
 _BODIES = 5
 
 
-@check(NAME)
+def _no_ledger(ctx: CheckContext) -> str | None:
+    if ctx.options.ledger is None:
+        return "no ledger to judge duplicates by (--ledger URL)"
+    return None
+
+
+@check(NAME, skip=_no_ledger)
 def idempotency(ctx: CheckContext) -> Finding:
     ledger = ctx.options.ledger
-    if ledger is None:
-        return Finding(NAME, "skipped", "no ledger to judge duplicates by (--ledger URL)")
+    assert ledger is not None  # the skip above
     # A body refused the first time says nothing about duplicates (accepts-valid judges it),
     # so the check takes the first of a few fresh bodies that the consumer accepts.
     tally = Tally()

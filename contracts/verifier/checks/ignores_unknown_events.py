@@ -3,6 +3,9 @@
 A new ``event`` value on a known resource counts against this check only when the consumer
 accepts the same resource under its known event (otherwise the resource itself is the problem).
 
+Only what was acknowledged is counted: an unknown event refused together with its known twin
+judges nothing, and is counted apart.
+
 Premise: some body was accepted, and no answer was a 429 that never lifted (the limiter's
 business); otherwise the verdict is ``inconclusive``.
 """
@@ -25,18 +28,30 @@ NAME = "ignores-unknown-events"
 @check(NAME)
 def ignores_unknown_events(ctx: CheckContext) -> Finding:
     tally = Tally()
+    acknowledged = unjudged = 0
 
     def judge(body: dict[str, Any]) -> Delivery | None:
+        nonlocal acknowledged, unjudged
         delivery = tally.add(ctx.deliver(body, event=f"unknown:{body.get('event')}"))
-        if accepted(delivery) or delivery.attempts[-1].status == 429:
+        if accepted(delivery):
+            acknowledged += 1
+            return None
+        if delivery.attempts[-1].status == 429:
+            unjudged += 1
             return None
         for spec in schemas.known_events():
             if spec.resource in body:
                 twin = {"event": spec.event, spec.resource: body[spec.resource]}
                 known = tally.add(ctx.deliver(twin, event=spec.name))
-                return delivery if accepted(known) else None
+                if accepted(known):
+                    return delivery
+                unjudged += 1  # the resource itself is refused: accepts-valid's business
+                return None
         # A new resource key has no known twin: it counts once the consumer was seen accepting.
-        return delivery if tally.accepted or ctx.accepted_any else None
+        if tally.accepted or ctx.accepted_any:
+            return delivery
+        unjudged += 1
+        return None
 
     search = smallest_failure(
         strategies.unknown_events(),
@@ -56,13 +71,19 @@ def ignores_unknown_events(ctx: CheckContext) -> Finding:
             "Record360 may add event types, so acknowledge them with a 2xx",
             ctx.evidence(delivery),
         )
-    if not tally.accepted:
+    if not acknowledged:
         return Finding(
             NAME,
             "inconclusive",
-            f"nothing was acknowledged, so unknown events cannot be judged: "
-            f"{tally.why_nothing_accepted()}",
+            f"none of {search.tried} unknown events was acknowledged, nor the known event on "
+            f"the same resource, so none can be judged: {tally.why_nothing_accepted()}",
         )
     if tally.limited:
         return Finding(NAME, "inconclusive", tally.limited_reason())
-    return Finding(NAME, "passed", f"acknowledged {search.tried} bodies of unknown events")
+    message = f"acknowledged {acknowledged} of {search.tried} bodies of unknown events"
+    if unjudged:
+        message += (
+            f"; {unjudged} refused but not judged (their known event was refused too, or they "
+            "stayed limited): see accepts-valid"
+        )
+    return Finding(NAME, "passed", message)

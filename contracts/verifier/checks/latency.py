@@ -30,7 +30,8 @@ def latency(ctx: CheckContext) -> Finding:
     text = f"p50 {_ms(p50)}, p95 {_ms(p95)}, p99 {_ms(p99)} over {len(durations)} answers"
     if unanswered:
         kinds = ", ".join(f"{n} {kind}" for kind, n in ctx.no_answers.most_common())
-        text += f" ({unanswered} attempts got no answer: {kinds})"
+        attempts = "attempt" if unanswered == 1 else "attempts"
+        text += f" ({unanswered} {attempts} got no answer: {kinds})"
     details = {
         "p50_s": p50,
         "p95_s": p95,

@@ -75,7 +75,9 @@ def rate_limit(ctx: CheckContext) -> Finding:
     stuck = ctx.budget.limited if ctx.budget is not None else None
     if not burst.rejected:
         if stuck:  # an earlier check met the limiter, and it never lifted
-            return Finding(NAME, "failed", f"429 never lifted: {stuck}", details)
+            return Finding(
+                NAME, "failed", f"{stuck} (before the burst); a 429 must lift when it says", details
+            )
         answers = f"{refused_alone} refused also when sent alone" if refused_alone else "all 2xx"
         message = f"no limit reached at {burst.rate:.0f}/s ({burst.sent} deliveries, {answers})"
         return Finding(NAME, "failed" if options.require_rate_limit else "passed", message, details)
@@ -98,13 +100,16 @@ def rate_limit(ctx: CheckContext) -> Finding:
             details,
         )
     if recovery.never:
-        within = f"{options.retry_after_budget_s:g} s" if stuck else f"{recovery.elapsed_s:.0f} s"
+        # The verifier's own words when it gave up on a delivery (the time or the attempts it
+        # spent), else the recovery's.
+        why = (
+            stuck or f"429 never lifted within {recovery.elapsed_s:.0f} s, although it said {said}"
+        )
         return Finding(
             NAME,
             "failed",
             f"{len(recovery.never)} of {len(burst.rejected)} bodies answered 429 were never "
-            f"accepted: 429 never lifted within {within}, although it said {said}; "
-            f"a 429 must lift when it says (last: {answered(recovery.never[0])})",
+            f"accepted: {why}; a 429 must lift when it says (last: {answered(recovery.never[0])})",
             {**details, **ctx.evidence(recovery.never[0])},
         )
     outcome = (

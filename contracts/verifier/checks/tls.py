@@ -16,6 +16,7 @@ import httpx
 
 from contracts.verifier.context import CheckContext
 from contracts.verifier.finding import Finding
+from contracts.verifier.premise import Block
 from contracts.verifier.registry import check
 from mockserver.delivery.tls import classify_transport_error
 
@@ -24,11 +25,13 @@ WARN_DAYS = 14
 _OLD = {"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"}
 
 
-@check(NAME)
+def _in_process(ctx: CheckContext) -> str | None:
+    return "in-process target: no TLS to check" if ctx.target.in_process else None
+
+
+@check(NAME, skip=_in_process, handshake_only=True)
 def tls(ctx: CheckContext) -> Finding:
     target = ctx.target
-    if target.in_process:
-        return Finding(NAME, "skipped", "in-process target: no TLS to check")
     url = httpx.URL(target.url)
     if url.scheme == "http":
         return Finding(
@@ -39,7 +42,7 @@ def tls(ctx: CheckContext) -> Finding:
     host, port = url.host, url.port or 443
     context = _probing_context(ctx.settings.ca_bundle)
     try:
-        sock = socket.create_connection((host, port), timeout=ctx.options.timeout_s)
+        sock = socket.create_connection((host, port), timeout=ctx.attempt_timeout_s())
     except OSError as error:
         return Finding(NAME, "inconclusive", f"cannot connect to {host}:{port} ({error})")
     try:
@@ -91,10 +94,13 @@ def _probing_context(ca_bundle: str | None) -> ssl.SSLContext:
 
 
 def _block(ctx: CheckContext) -> None:
-    """The sender verifies as this check does, so no delivery can connect: say so once, and
-    let the other checks be skipped with the reason rather than fail on it (unless insecure)."""
-    if not ctx.target.insecure:
-        ctx.blocked = "not run: tls failed, so no delivery can connect; fix the certificate first"
+    """The sender verifies as this check does, so no delivery can connect: this row says so
+    once, and the other checks point at it rather than fail on it (unless insecure). The
+    probe has usually said it first already, and its line stays."""
+    if not ctx.target.insecure and ctx.blocked is None:
+        ctx.blocked = Block(
+            "tls failed, so no delivery can connect; fix the certificate first", tls=True
+        )
 
 
 def _name(parts: object) -> str:
