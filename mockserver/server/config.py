@@ -31,6 +31,7 @@ import httpx
 
 from mockserver.auth_spec import resolve_secret
 from mockserver.errors import ConfigError, UsageError
+from mockserver.server.egress import Resolver
 from mockserver.server.subscriptions import Subscription, Where, parse_subscription
 
 __all__ = ["LIMITS", "SERVER_KEYS", "ServerConfig", "load_config"]
@@ -68,6 +69,8 @@ class ServerConfig:
     #: Host names accepted in ``Host`` besides loopback and the bound address.
     allowed_hosts: tuple[str, ...] = ()
     allow_link_local: bool = False
+    #: Replaces DNS for the link-local check made at each connection (tests: no lookups).
+    resolver: Resolver | None = None
 
     def __post_init__(self) -> None:
         for name, high in LIMITS.items():

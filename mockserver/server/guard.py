@@ -15,7 +15,8 @@ checks before it reaches a view:
   TOKEN``, or the session cookie the dashboard's sign-in page sets (``SameSite=Strict``,
   ``HttpOnly``); the token is compared in constant time and never printed.
 
-``GET /healthz`` is open to liveness probes only when no token is set.
+With a token, ``/healthz`` and ``/openapi.json`` need it too (they say what runs and how much);
+only ``/login`` is open. A probe sends the token like any client (docs/serve.md).
 """
 
 from __future__ import annotations
