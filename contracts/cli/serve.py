@@ -69,6 +69,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from mockserver.server.config import ServerConfig, load_config
 
+    token = _api_token(args.api_token) if args.api_token is not None else None
     check_listen(args.host, args.port)
     config = (
         load_config(args.config, allow_link_local=args.allow_link_local)
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.state:
         config = dataclasses.replace(config, state_dir=Path(args.state))
-    config = _guarded(config, args)
+    config = _guarded(config, args, token)
     with _log_to_stderr():
         return _serve(args, config)
 
@@ -142,15 +143,26 @@ def _serve(args: argparse.Namespace, config: ServerConfig) -> int:
     return 0
 
 
-def _guarded(config: ServerConfig, args: argparse.Namespace) -> ServerConfig:
-    """The command line's guard options over the config file's."""
+def _api_token(value: str) -> str:
+    """``--api-token``, resolved (``env:NAME``, ``@file``) and checked before anything starts: an
+    empty one would otherwise switch the check off without a word."""
     from mockserver.auth_spec import resolve_secret
+    from mockserver.server.guard import check_token
 
+    try:
+        return check_token(resolve_secret(value), "--api-token")
+    except UsageError as exc:
+        message = str(exc)
+        raise UsageError(
+            message if message.startswith("--") else f"--api-token: {message}"
+        ) from None
+
+
+def _guarded(config: ServerConfig, args: argparse.Namespace, token: str | None) -> ServerConfig:
+    """The command line's guard options over the config file's."""
     changes: dict[str, Any] = {}
-    if args.api_token:
-        changes["api_token"] = resolve_secret(args.api_token)
-        if not changes["api_token"]:
-            raise UsageError("--api-token is empty; pass a token, env:NAME or @file")
+    if token is not None:
+        changes["api_token"] = token
     if args.allowed_host:
         changes["allowed_hosts"] = (*config.allowed_hosts, *args.allowed_host)
     if args.allow_link_local:
