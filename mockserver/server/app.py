@@ -159,6 +159,8 @@ class App:
                 self.store.forget_subscription(sub_id)
                 continue
             try:
+                if isinstance(settings, str):  # unreadable: say so, as for any bad setting
+                    raise ConfigError(f"{settings}; create it again with POST /v1/subscriptions")
                 subscriptions.append(
                     parse_subscription(
                         settings, source="api", allow_link_local=config.allow_link_local
@@ -321,6 +323,10 @@ class App:
 
     def on_redeliver(self, request: Request, id: str) -> Response:
         original = self._delivery(id)
+        if not original.payload_readable:
+            raise Conflict(
+                f"delivery {id!r} has a body this server cannot read back; trigger a new event"
+            )
         endpoint = self.pool.get(original.subscription)
         if endpoint is None:
             raise Conflict(
