@@ -163,3 +163,14 @@ def test_an_empty_api_token_in_the_config_or_the_library_is_refused(
     )
     with pytest.raises(ConfigError, match="server api_token is empty"):
         ServerConfig(api_token="")
+
+
+def test_a_header_from_an_unset_variable_names_the_option_and_the_fix(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("R360_TEST_UNSET_VAR", raising=False)
+    err = one_line(capsys, ["send", TARGET, "--header", "X-Key: env:R360_TEST_UNSET_VAR"])
+    assert err == (
+        "r360-webhooks: error: --header X-Key: environment variable 'R360_TEST_UNSET_VAR' (from "
+        "env:R360_TEST_UNSET_VAR) is not set; export it or pass the value\n"
+    )
