@@ -87,6 +87,20 @@ def test_a_report_into_a_missing_folder_is_refused_before_the_run(
     assert "folder '/no/such/folder' does not exist" in err
 
 
+def test_a_report_under_a_file_says_it_is_not_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Named as written, not as resolved (``/bin/ls`` used to be reported as a missing
+    ``/usr/bin/ls`` folder)."""
+    (tmp_path / "real").write_text("")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    err = one_line(capsys, ["verify", TARGET, "--report-json", f"{tmp_path}/link/r.json"])
+    assert err == (
+        f"r360-webhooks: error: --report-json '{tmp_path}/link/r.json': '{tmp_path}/link' is "
+        "not a folder; name a file in a folder\n"
+    )
+
+
 @pytest.mark.parametrize("command", ["serve", "consumer"])
 def test_a_busy_port_is_one_line(
     command: str, busy_port: int, capsys: pytest.CaptureFixture[str]

@@ -192,3 +192,18 @@ def test_serve_options_token_allowed_host_and_link_local() -> None:
     finally:
         out, err = stop_cli(process, lines, signal.SIGTERM)
     assert TOKEN not in out + err
+
+
+@pytest.mark.parametrize(
+    "path", ["/no/such/file.pem", "/etc/hostname", "/etc", "/proc/self/environ"]
+)
+def test_a_ca_bundle_through_the_api_does_not_tell_which_server_files_exist(path: str) -> None:
+    with running_app() as app:
+        response = Client(app).post(
+            "/v1/subscriptions", json={"url": "https://127.0.0.1:9/", "ca_bundle": path}
+        )
+    assert response.status_code == 400
+    assert response.json["error"] == (
+        f"key 'ca_bundle': CA bundle {path}: not a readable PEM file of CA certificates on the "
+        "server; check the path"
+    )

@@ -195,6 +195,13 @@ def parse_subscription(
         message = str(exc).removeprefix(f"{option}: ")
         if option != SUBSCRIPTION.header:  # "header name 'X Y' is not valid" reads as it is
             message = message.removeprefix(f"{option} ")
+        if option == SUBSCRIPTION.ca_bundle and source == "api":
+            # One answer whatever the reason: "No such file" against "no certificate" would
+            # tell an API caller which files exist on the server.
+            message = (
+                f"CA bundle {ca_bundle}: not a readable PEM file of CA certificates on the "
+                "server; check the path"
+            )
         raise where.error(key, message) from None
     assert settings.url is not None
     if not allow_link_local and (problem := forbidden_host(httpx.URL(settings.url).host)):
