@@ -18,7 +18,7 @@ import pytest
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
-from mockserver.server import create_app
+from mockserver.server import create_app, endpoint
 from mockserver.server.config import ServerConfig
 from mockserver.server.egress import (
     GuardedBackend,
@@ -28,6 +28,7 @@ from mockserver.server.egress import (
     parse_ipv4,
 )
 from tests._server import wait_for_status
+from tests.hostile import Hostile
 from tests.servers import serve_wsgi
 
 #: inet_aton spellings (and non-spellings): parse_ipv4 must read each as the C library does.
@@ -151,7 +152,7 @@ def test_a_name_that_resolves_to_a_forbidden_address_is_never_connected_to(
 
 def test_the_connection_goes_to_the_address_that_was_checked() -> None:
     backend, network, asked = guard({"consumer.example": ["127.0.0.1", "::1"]})
-    assert backend.connect_tcp("consumer.example", 8000) == "a stream"
+    assert isinstance(backend.connect_tcp("consumer.example", 8000), httpcore.NetworkStream)
     assert network.calls == [("127.0.0.1", 8000)] and asked == ["consumer.example"]
 
 
@@ -236,3 +237,22 @@ def test_serve_refuses_a_name_that_resolves_to_the_metadata_service(
         "with --allow-link-local to allow it" in attempt["error_message"]
     )
     assert hosts == []
+
+
+def test_an_attempt_through_the_guard_keeps_its_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A byte every 0.2 s, each under the read timeout: cut off at the attempt's deadline, as
+    the sender cuts off attempts on a network it reaches itself."""
+    monkeypatch.setattr(endpoint, "ATTEMPT_DEADLINE", 1.0)
+    with (
+        Hostile(fault="trickle", hold_cap=5.0, drip_s=0.2) as consumer,
+        create_app(ServerConfig()) as app,
+    ):
+        client = Client(app)
+        client.post("/v1/subscriptions", json={"url": consumer.url, "retry": "none"})
+        accepted = client.post("/v1/events", json={"event": "task.completed"}).json
+        delivery = wait_for_status(client, accepted["deliveries"][0]["id"], "dead-lettered")
+    [attempt] = delivery["attempts"]
+    assert attempt["error_kind"] == "timeout" and 0.95 <= attempt["duration_s"] < 2.5
+    assert attempt["error_message"] == (
+        "read timeout: attempt timeout: no complete answer within 1 s (connect + read timeout)"
+    )

@@ -34,6 +34,7 @@ from urllib.parse import unquote
 import httpcore
 import httpx
 
+from mockserver.delivery.deadline import budget
 from mockserver.delivery.httpx_deadline import deadline_transport
 
 __all__ = [
@@ -152,6 +153,46 @@ def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in found))
 
 
+class _Stream(httpcore.NetworkStream):
+    """Says so when the attempt's deadline is what ran out (:mod:`mockserver.delivery.deadline`).
+
+    The sender words a cut-off attempt itself only on a network it reaches on its own; through
+    this transport, which it takes for an injected one, a socket timeout shortened to the
+    deadline would read "timed out" after 1.5 s of a 10 s read timeout.
+    """
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        try:
+            return self._inner.read(max_bytes, timeout)
+        except httpcore.ReadTimeout:
+            budget(None, httpcore.ReadTimeout)  # raises the deadline's error if it ran out
+            raise
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        try:
+            self._inner.write(buffer, timeout)
+        except httpcore.WriteTimeout:
+            budget(None, httpcore.WriteTimeout)
+            raise
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _Stream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        return self._inner.get_extra_info(info)
+
+
 class GuardedBackend(httpcore.NetworkBackend):
     """Connects only to addresses :func:`forbidden_address` allows, resolving each name once.
 
@@ -198,9 +239,11 @@ class GuardedBackend(httpcore.NetworkBackend):
         options = list(socket_options) if socket_options is not None else None
         for address in self.addresses(host, port):
             try:
-                return self._inner.connect_tcp(address, port, timeout, local_address, options)
+                stream = self._inner.connect_tcp(address, port, timeout, local_address, options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
+            else:
+                return _Stream(stream)
         assert error is not None
         raise error
 

@@ -32,6 +32,9 @@ __all__ = ["Endpoint", "attempt_once"]
 
 logger = logging.getLogger("mockserver.server.worker")
 
+#: What the sender allows an attempt on a network it reaches itself: connect + read timeouts.
+ATTEMPT_DEADLINE = DEFAULT_CONNECT_TIMEOUT + DEFAULT_READ_TIMEOUT
+
 
 class Endpoint:
     """A subscription with its own sender, pacing and limit; closed once deleted and idle.
@@ -127,8 +130,8 @@ def _attempt(claim: Claim, endpoint: Endpoint, schedule: Schedule) -> Settlement
     endpoint.pace()
     # The sender bounds attempts on a network it reaches itself; through the guard's transport,
     # which it takes for an injected one, the endpoint gives the same deadline.
-    deadline = DEFAULT_CONNECT_TIMEOUT + DEFAULT_READ_TIMEOUT
-    bounded = attempt_deadline(deadline) if endpoint.guarded else contextlib.nullcontext()
+    guarded = endpoint.guarded
+    bounded = attempt_deadline(ATTEMPT_DEADLINE) if guarded else contextlib.nullcontext()
     try:
         with bounded:
             delay = sender.attempt(delivery, claim.attempt_count + 1)
