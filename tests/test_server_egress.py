@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -256,3 +257,37 @@ def test_an_attempt_through_the_guard_keeps_its_deadline(monkeypatch: pytest.Mon
     assert attempt["error_message"] == (
         "read timeout: attempt timeout: no complete answer within 1 s (connect + read timeout)"
     )
+
+
+@pytest.mark.parametrize(("names", "outcome"), [(["localhost"], 200), (["other.example"], None)])
+def test_tls_through_the_guard_checks_the_certificate_against_the_name(
+    ca: Any, ca_pem: Any, names: list[str], outcome: int | None
+) -> None:
+    """The socket goes to the checked address; the certificate is still checked for the name
+    in the URL (here only a certificate for localhost is accepted)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(*names).configure_cert(context)
+
+    @Request.application
+    def app(request: Request) -> Response:
+        return Response("ok")
+
+    def resolver(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"] if host == "localhost" else []
+
+    with (
+        serve_wsgi(app, ssl_context=context) as server,
+        create_app(ServerConfig(resolver=resolver)) as mock,
+    ):
+        client = Client(mock)
+        url = f"https://localhost:{server.port}/hook"
+        body = {"url": url, "ca_bundle": str(ca_pem), "retry": "none"}
+        assert client.post("/v1/subscriptions", json=body).status_code == 201
+        accepted = client.post("/v1/events", json={"event": "task.completed"}).json
+        delivery = wait_for_status(
+            client, accepted["deliveries"][0]["id"], "delivered", "dead-lettered"
+        )
+    [attempt] = delivery["attempts"]
+    assert attempt["status"] == outcome
+    if outcome is None:
+        assert attempt["tls_failure"] == "hostname-mismatch"
