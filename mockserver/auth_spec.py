@@ -40,7 +40,10 @@ def _resolve(value: str, environ: Mapping[str, str] | None, error: type[UsageErr
             raise error("env: needs a variable name, as in env:WEBHOOK_TOKEN")
         env = os.environ if environ is None else environ
         if name not in env:
-            raise error(f"environment variable {name!r} (from env:{name}) is not set")
+            raise error(
+                f"environment variable {name!r} (from env:{name}) is not set; export it or pass "
+                "the value"
+            )
         return env[name]
     if value.startswith("@"):
         if not value[1:]:
@@ -82,7 +85,10 @@ def parse_header(
         raise UsageError(f"{option} has no ':' between name and value; use NAME:VALUE")
     if not _TOKEN.fullmatch(name):
         raise UsageError(f"{option} name {name!r} is not a valid HTTP header name; use NAME:VALUE")
-    value = _resolve(raw.strip(), environ, UsageError)
+    try:
+        value = _resolve(raw.strip(), environ, UsageError)
+    except UsageError as exc:  # which header, and which option, the reference was for
+        raise UsageError(f"{option} {name}: {exc}") from None
     if not value:
         raise UsageError(f"{option} {name} has an empty value; use NAME:VALUE")
     check_header_value(value, f"{option} {name} value", error=UsageError)

@@ -19,6 +19,7 @@ copies disagreed (one let ``http:///x`` through, another echoed a password in it
 from __future__ import annotations
 
 import re
+import urllib.parse
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -28,7 +29,14 @@ from mockserver.auth import AuthScheme, BasicAuth
 from mockserver.errors import UsageError
 from mockserver.redaction import Redactor
 
-__all__ = ["MAX_URL_LENGTH", "WebhookUrl", "parse_webhook_url", "without_user_info"]
+__all__ = [
+    "MAX_URL_LENGTH",
+    "WebhookUrl",
+    "parse_webhook_url",
+    "secret_query_values",
+    "shown_url",
+    "without_user_info",
+]
 
 #: Longer URLs are refused: browsers and proxies cap near 2 KiB, and no webhook needs more.
 MAX_URL_LENGTH = 2048
@@ -107,7 +115,7 @@ def parse_webhook_url(text: object, *, option: str = "URL") -> WebhookUrl:
     """
     if not isinstance(text, str):
         raise UsageError(f"{option} must be a string: an http(s) URL, {_EXAMPLE}")
-    shown = without_user_info(text)
+    shown = shown_url(text)
     if len(text) > MAX_URL_LENGTH:
         raise UsageError(f"{option} is {len(text)} characters long; at most {MAX_URL_LENGTH}")
     if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
@@ -131,3 +139,33 @@ def parse_webhook_url(text: object, *, option: str = "URL") -> WebhookUrl:
         return WebhookUrl(text)
     bare = str(parsed.copy_with(userinfo=b""))
     return WebhookUrl(bare, parsed.username or None, parsed.password or None)
+
+
+#: Query parameter names that say their value is a credential (``token``, ``api_key``, ``sig``,
+#: ``X-Amz-Signature``, ``password``, ``auth``...). The settings factory registers such values
+#: as secrets (:func:`secret_query_values`), so every displayed URL, record and echo shows
+#: ``?token=[REDACTED]``; :func:`shown_url` does the same for a URL that is only printed.
+_SECRET_PARAM = re.compile(r"token|key|secret|sig|passw|pwd|auth|credential|session", re.I)
+#: One ``name=value`` of a query (up to a ``#``): the separator, the name, the value.
+_QUERY_PAIR = re.compile(r"([?&;])([^=&;#]*)=([^&;#]*)")
+
+
+def _query(text: str) -> str:
+    query = text.partition("#")[0].partition("?")
+    return query[1] + query[2]
+
+
+def secret_query_values(url: str) -> list[str]:
+    """The values (as written, and percent-decoded) of ``url``'s query parameters whose names
+    say they carry a credential: what a redactor must know before anything is sent."""
+    found: list[str] = []
+    for _, name, value in _QUERY_PAIR.findall(_query(url)):
+        if value and _SECRET_PARAM.search(urllib.parse.unquote_plus(name)):
+            found.extend(dict.fromkeys((value, urllib.parse.unquote_plus(value))))
+    return found
+
+
+def shown_url(text: str) -> str:
+    """``text`` safe to print, parsed or not: no user info, secret-named query values replaced
+    (as any redactor replaces a secret: values under 4 characters are left)."""
+    return Redactor(secret_query_values(text)).text(without_user_info(text))

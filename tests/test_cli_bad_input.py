@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from contracts.cli import main
+from mockserver.errors import ConfigError
 from mockserver.server import create_app
-from mockserver.server.config import ServerConfig
+from mockserver.server.config import ServerConfig, load_config
 
 TARGET = "http://127.0.0.1:9/hook"
 
@@ -86,6 +87,20 @@ def test_a_report_into_a_missing_folder_is_refused_before_the_run(
     assert "folder '/no/such/folder' does not exist" in err
 
 
+def test_a_report_under_a_file_says_it_is_not_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Named as written, not as resolved (``/bin/ls`` used to be reported as a missing
+    ``/usr/bin/ls`` folder)."""
+    (tmp_path / "real").write_text("")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    err = one_line(capsys, ["verify", TARGET, "--report-json", f"{tmp_path}/link/r.json"])
+    assert err == (
+        f"r360-webhooks: error: --report-json '{tmp_path}/link/r.json': '{tmp_path}/link' is "
+        "not a folder; name a file in a folder\n"
+    )
+
+
 @pytest.mark.parametrize("command", ["serve", "consumer"])
 def test_a_busy_port_is_one_line(
     command: str, busy_port: int, capsys: pytest.CaptureFixture[str]
@@ -116,3 +131,60 @@ def test_a_state_line_nested_thousands_deep_is_skipped_not_fatal(tmp_path: Path)
         assert app.store.get("0" * 32) is not None
     finally:
         app.close(timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("token", "says"),
+    [
+        ("", "--api-token is empty; pass a token, env:NAME or @file"),
+        ("env:R360_TEST_EMPTY_TOKEN", "--api-token is empty; pass a token, env:NAME or @file"),
+        (
+            "env:R360_TEST_UNSET_TOKEN",
+            "--api-token: environment variable 'R360_TEST_UNSET_TOKEN' (from "
+            "env:R360_TEST_UNSET_TOKEN) is not set",
+        ),
+        ("sec ret-token", "--api-token contains a character not allowed in a header"),
+        ("secret\x01token", "--api-token contains a character not allowed in a header"),
+        ("secrét-token", "--api-token contains a character not allowed in a header"),
+    ],
+)
+def test_an_api_token_that_would_not_guard_is_refused_before_listening(
+    token: str,
+    says: str,
+    busy_port: int,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Checked first: the busy port would be the error otherwise (and ``''`` used to switch
+    the token off, serving the API to anyone)."""
+    monkeypatch.setenv("R360_TEST_EMPTY_TOKEN", "")
+    monkeypatch.delenv("R360_TEST_UNSET_TOKEN", raising=False)
+    err = one_line(capsys, ["serve", "--api-token", token, "--port", str(busy_port)])
+    assert says in err
+    assert "sec ret" not in err and "secret" not in err and "secrét" not in err
+
+
+def test_an_empty_api_token_in_the_config_or_the_library_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("R360_TEST_EMPTY_TOKEN", "")
+    config = tmp_path / "serve.toml"
+    config.write_text('[server]\napi_token = "env:R360_TEST_EMPTY_TOKEN"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert str(caught.value) == (
+        f"{config}: key 'server.api_token': it is empty; pass a token, env:NAME or @file"
+    )
+    with pytest.raises(ConfigError, match="server api_token is empty"):
+        ServerConfig(api_token="")
+
+
+def test_a_header_from_an_unset_variable_names_the_option_and_the_fix(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("R360_TEST_UNSET_VAR", raising=False)
+    err = one_line(capsys, ["send", TARGET, "--header", "X-Key: env:R360_TEST_UNSET_VAR"])
+    assert err == (
+        "r360-webhooks: error: --header X-Key: environment variable 'R360_TEST_UNSET_VAR' (from "
+        "env:R360_TEST_UNSET_VAR) is not set; export it or pass the value\n"
+    )

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -318,5 +319,34 @@ def test_with_an_api_token_the_dashboard_asks_for_it_once(tmp_path: Path) -> Non
             assert driver.title.startswith("Deliveries") and token not in driver.page_source
             headers = {"Authorization": f"Bearer {token}"}
             assert httpx.get(server.url + "/v1/deliveries", headers=headers).status_code == 200
+    finally:
+        app.close(timeout=5)
+
+
+def test_signing_in_never_leaves_this_server_whatever_next_says(tmp_path: Path) -> None:
+    """``/\\HOST`` is ``//HOST`` to a browser: after signing in it would open another site.
+    The "other site" is a server of ours on loopback, which must see no request."""
+    token = "dashboard-api-token-5e0c2d7a1b9f"
+    visits: list[str] = []
+
+    @Request.application
+    def elsewhere(request: Request) -> Response:
+        visits.append(request.path)
+        return Response("<title>elsewhere</title>", content_type="text/html")
+
+    app = create_app(ServerConfig(api_token=token))
+    try:
+        with (
+            serve_wsgi(app) as server,
+            serve_wsgi(elsewhere) as other,
+            chromium(tmp_path / "profile") as driver,
+        ):
+            wanted = quote(f"/\\{other.host}:{other.port}/phished", safe="")
+            driver.get(f"{server.url}/login?next={wanted}")
+            driver.find_element(By.ID, "token").send_keys(token)
+            driver.find_element(By.CSS_SELECTOR, "#login button").click()
+            wait(driver, "#live.on")  # the dashboard of this server
+            assert driver.current_url == server.url + "/"
+            assert visits == []
     finally:
         app.close(timeout=5)

@@ -151,6 +151,37 @@ def test_unknown_check_is_a_usage_error(repo_on_path: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["ERROR: r360: unknown check(s) 'nope'; known: tls, *"])
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--r360-auth", "bearer:", "--r360-auth: bearer token is empty; use bearer:TOKEN"),
+        (
+            "--r360-header",
+            "X-Key: env:R360_TEST_UNSET_HEADER",
+            "--r360-header X-Key: environment variable 'R360_TEST_UNSET_HEADER' (from "
+            "env:R360_TEST_UNSET_HEADER) is not set; export it or pass the value",
+        ),
+    ],
+)
+def test_a_bad_option_is_one_usage_error_line(
+    repo_on_path: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    option: str,
+    value: str,
+    says: str,
+) -> None:
+    """Checked once at configure time: one line (and the blank one pytest adds), no traceback
+    per check."""
+    monkeypatch.delenv("R360_TEST_UNSET_HEADER", raising=False)
+    result = repo_on_path.runpytest_subprocess(
+        "--pyargs", "contracts.suite", "--r360-url", "http://127.0.0.1:9/hook", option, value,
+        "-p", "no:cacheprovider",
+    )  # fmt: skip
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.lines == [f"ERROR: r360: {says}", ""], result.stderr.str()
+    assert "Traceback" not in result.stdout.str()
+
+
 def test_the_plugin_can_be_disabled(repo_on_path: pytest.Pytester) -> None:
     result = repo_on_path.runpytest("-p", "no:r360", "--r360-url", "http://127.0.0.1:9/hook")
     assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -38,7 +38,7 @@ def test_the_example_config_names_a_missing_variable(repo_root: Path) -> None:
         load_config(repo_root / "examples/serve.toml", environ={})
     assert str(caught.value).endswith(
         "serve.toml: subscription 'reference-consumer', key 'auth': environment variable "
-        "'R360_TOKEN' (from env:R360_TOKEN) is not set"
+        "'R360_TOKEN' (from env:R360_TOKEN) is not set; export it or pass the value"
     )
     assert (caught.value.subscription, caught.value.key) == ("'reference-consumer'", "auth")
 

@@ -19,7 +19,12 @@ def check_output(option: str, value: str | None) -> None:
     path = Path(value).expanduser()
     parent = path.resolve().parent
     if not parent.is_dir():
-        raise UsageError(f"{option} {value!r}: folder {str(parent)!r} does not exist; create it")
+        shown = str(path.parent)  # as written: resolving shows /usr/bin/ls for /bin/ls
+        if parent.exists():
+            raise UsageError(
+                f"{option} {value!r}: {shown!r} is not a folder; name a file in a folder"
+            )
+        raise UsageError(f"{option} {value!r}: folder {shown!r} does not exist; create it")
     if path.is_dir():
         raise UsageError(f"{option} {value!r} is a folder; name a file in it")
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):

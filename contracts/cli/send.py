@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     show = not args.no_progress and total > 1 and sys.stderr.isatty()
     with progress_bar(total, enabled=show, label="delivering") as advance:
         summary, dead = deliver(plan, workers=workers, log=args.log, progress=advance)
-    _print_summary(summary, str(settings.url), dead, args.log, workers)
+    _print_summary(summary, settings.redactor.text(str(settings.url)), dead, args.log, workers)
     return 0 if summary.dead_lettered == 0 else 1
 
 

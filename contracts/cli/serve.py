@@ -68,7 +68,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_listen(args.host, args.port)  # before any import: a usage error answers at once
+    # The token first (an empty one must never switch the guard off, whatever else is wrong),
+    # then the port, before any heavy import: a usage error answers at once.
+    token = _api_token(args.api_token) if args.api_token is not None else None
+    check_listen(args.host, args.port)
     from mockserver.server.config import ServerConfig, load_config
 
     config = (
@@ -78,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.state:
         config = dataclasses.replace(config, state_dir=Path(args.state))
-    config = _guarded(config, args)
+    config = _guarded(config, args, token)
     with _log_to_stderr():
         return _serve(args, config)
 
@@ -163,15 +166,26 @@ def _run(args: argparse.Namespace, config: ServerConfig, app: App) -> int:
     return 0
 
 
-def _guarded(config: ServerConfig, args: argparse.Namespace) -> ServerConfig:
-    """The command line's guard options over the config file's."""
+def _api_token(value: str) -> str:
+    """``--api-token``, resolved (``env:NAME``, ``@file``) and checked before anything starts: an
+    empty one would otherwise switch the check off without a word."""
     from mockserver.auth_spec import resolve_secret
+    from mockserver.server.guard import check_token
 
+    try:
+        return check_token(resolve_secret(value), "--api-token")
+    except UsageError as exc:
+        message = str(exc)
+        raise UsageError(
+            message if message.startswith("--") else f"--api-token: {message}"
+        ) from None
+
+
+def _guarded(config: ServerConfig, args: argparse.Namespace, token: str | None) -> ServerConfig:
+    """The command line's guard options over the config file's."""
     changes: dict[str, Any] = {}
-    if args.api_token:
-        changes["api_token"] = resolve_secret(args.api_token)
-        if not changes["api_token"]:
-            raise UsageError("--api-token is empty; pass a token, env:NAME or @file")
+    if token is not None:
+        changes["api_token"] = token
     if args.allowed_host:
         changes["allowed_hosts"] = (*config.allowed_hosts, *args.allowed_host)
     if args.allow_link_local:

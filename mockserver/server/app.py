@@ -79,6 +79,8 @@ logger = logging.getLogger("mockserver.server")
 View = Callable[..., Response]
 
 _CURSOR = re.compile(CURSOR_PATTERN)
+#: Read by programs, not browsers: without the token, a JSON 401 rather than the sign-in page.
+_MACHINE_PATHS = ("/v1/", "/healthz", "/openapi.json")
 _RULES = (
     ("/", "index", ["GET"]),
     ("/healthz", "healthz", ["GET"]),
@@ -112,6 +114,8 @@ class App:
                 workers=config.workers,
                 capacity=config.queue,
                 transport=config.transport,
+                allow_link_local=config.allow_link_local,
+                resolver=config.resolver,
             )
         except BaseException as exc:
             self.store.close()
@@ -159,6 +163,8 @@ class App:
                 self.store.forget_subscription(sub_id)
                 continue
             try:
+                if isinstance(settings, str):  # unreadable: say so, as for any bad setting
+                    raise ConfigError(f"{settings}; create it again with POST /v1/subscriptions")
                 subscriptions.append(
                     parse_subscription(
                         settings, source="api", allow_link_local=config.allow_link_local
@@ -214,7 +220,7 @@ class App:
 
     def _refuse(self, request: Request, refusal: Refusal) -> Response:
         if refusal.status == 401:
-            if request.method == "GET" and not request.path.startswith("/v1/"):
+            if request.method == "GET" and not request.path.startswith(_MACHINE_PATHS):
                 return redirect_to_login(request)
             return _error(401, refusal.message, [("WWW-Authenticate", 'Bearer realm="r360"')])
         return _error(refusal.status, refusal.message)
@@ -321,6 +327,10 @@ class App:
 
     def on_redeliver(self, request: Request, id: str) -> Response:
         original = self._delivery(id)
+        if not original.payload_readable:
+            raise Conflict(
+                f"delivery {id!r} has a body this server cannot read back; trigger a new event"
+            )
         endpoint = self.pool.get(original.subscription)
         if endpoint is None:
             raise Conflict(

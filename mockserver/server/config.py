@@ -32,6 +32,8 @@ import httpx
 
 from mockserver.auth_spec import resolve_secret
 from mockserver.errors import ConfigError, UsageError
+from mockserver.server.egress import Resolver
+from mockserver.server.guard import check_token
 from mockserver.server.subscriptions import Subscription, Where, parse_subscription
 
 __all__ = ["LIMITS", "SERVER_KEYS", "ServerConfig", "load_config"]
@@ -71,8 +73,15 @@ class ServerConfig:
     allow_link_local: bool = False
     #: One line each, for ``serve`` to show on stderr (a deprecated key that is set).
     warnings: tuple[str, ...] = ()
+    #: Replaces DNS for the link-local check made at each connection (tests: no lookups).
+    resolver: Resolver | None = None
 
     def __post_init__(self) -> None:
+        if self.api_token is not None:
+            try:
+                check_token(self.api_token, "server api_token")
+            except UsageError as exc:
+                raise ConfigError(str(exc), key="api_token") from None
         for name, high in LIMITS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
@@ -148,7 +157,7 @@ def _server(
         if not isinstance(token, str) or not token:
             raise file.error("server.api_token", "must be a string: the token, env:NAME or @file")
         try:
-            settings["api_token"] = resolve_secret(token, environ=environ)
+            settings["api_token"] = check_token(resolve_secret(token, environ=environ), "it")
         except UsageError as exc:
             raise file.error("server.api_token", str(exc)) from None
     if "allowed_hosts" in table:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import sqlite3
@@ -215,6 +216,7 @@ class Database:
                 f"it was written by a newer r360-webhooks (schema {version}, this one reads up "
                 f"to {SCHEMA_VERSION}); run that version, or pass another --state"
             )
+        fix = "move it away to start afresh, or pass another --state"
         try:
             self._check(version)
             legacy = self._legacy_source()
@@ -223,8 +225,23 @@ class Database:
                     MIGRATIONS[step](transaction)
                     transaction.execute(f"PRAGMA user_version = {step + 1}")
                 logger.info("state schema migrated to version %d", step + 1)
+            present = _columns(connection)
         except sqlite3.DatabaseError as exc:
             raise self.damaged(exc) from None
+        expected = _expected_columns()
+        tables = sorted({t for t, _ in expected} - {t for t, _ in present})
+        columns = sorted(f"{t}.{c}" for t, c in expected - present if t not in tables)
+        if tables or columns:
+            more = " and more" if len(columns) > 3 else ""
+            lacks = (
+                f"table(s) {', '.join(tables)}"
+                if tables
+                else f"column(s) {', '.join(columns[:3])}{more}"
+            )
+            raise self._unusable(
+                f"it says schema {SCHEMA_VERSION} but lacks {lacks} (damaged, or not "
+                f"r360-webhooks' state); {fix}"
+            )
         if legacy is not None:
             from mockserver.server.legacy import import_json_lines
 
@@ -294,6 +311,31 @@ def _unreadable(source: Path, exc: OSError) -> UsageError:
         f"--state {source}: cannot read the earlier JSON Lines state ({exc.strerror or exc}); "
         "move it away, or make it a readable file"
     )
+
+
+def _columns(connection: sqlite3.Connection) -> set[tuple[str, str]]:
+    """``(table, column)`` for every column of every table of ``connection``'s database."""
+    tables = [
+        name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+    ]
+    return {
+        (table, column)
+        for table in tables
+        for (column,) in connection.execute("SELECT name FROM pragma_table_info(?)", (table,))
+    }
+
+
+@functools.cache
+def _expected_columns() -> frozenset[tuple[str, str]]:
+    """The columns the current schema makes (a fresh in-memory database, migrated): a file
+    that claims the version and lacks one would fail at its first use, with a traceback."""
+    connection = sqlite3.connect(":memory:")
+    try:
+        for migrate in MIGRATIONS:
+            migrate(connection)
+        return frozenset(_columns(connection))
+    finally:
+        connection.close()
 
 
 #: UPDATE ... FROM (3.33) and RETURNING (3.35) are used; JSON functions too (built in since

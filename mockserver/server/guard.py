@@ -15,7 +15,8 @@ checks before it reaches a view:
   TOKEN``, or the session cookie the dashboard's sign-in page sets (``SameSite=Strict``,
   ``HttpOnly``); the token is compared in constant time and never printed.
 
-``GET /healthz`` is open to liveness probes only when no token is set.
+With a token, ``/healthz`` and ``/openapi.json`` need it too (they say what runs and how much);
+only ``/login`` is open. A probe sends the token like any client (docs/serve.md).
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ from dataclasses import dataclass, field
 
 from werkzeug.wrappers import Request
 
-__all__ = ["SESSION_COOKIE", "Guard", "Refusal"]
+from mockserver.auth import check_header_value
+from mockserver.errors import UsageError
+
+__all__ = ["SESSION_COOKIE", "Guard", "Refusal", "check_token"]
 
 SESSION_COOKIE = "r360_session"
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
@@ -56,7 +60,9 @@ class Guard:
 
     @classmethod
     def create(cls, *, allowed_hosts: Iterable[str] = (), api_token: str | None = None) -> Guard:
-        return cls(frozenset(_hostname(h) for h in allowed_hosts), api_token or None)
+        if api_token is not None:
+            check_token(api_token, "the API token")
+        return cls(frozenset(_hostname(h) for h in allowed_hosts), api_token)
 
     def allow_host(self, host: str) -> None:
         """Also accept ``host`` (the address the server bound, once it is known)."""
@@ -117,6 +123,16 @@ class Guard:
                 self._sessions.clear()
             self._sessions.add(session)
         return session
+
+
+def check_token(token: str, what: str) -> str:
+    """``token``, when it can be the API token; else a one-line :class:`UsageError` naming
+    ``what`` (never the value). Empty would switch the check off without a word, and a space or
+    a control character cannot travel in an ``Authorization`` header."""
+    if not token:
+        raise UsageError(f"{what} is empty; pass a token, env:NAME or @file")
+    check_header_value(token, what, spaces=False, error=UsageError)
+    return token
 
 
 def _same(given: str, expected: str) -> bool:

@@ -5,6 +5,11 @@ for the token once: ``GET /login`` is a small form whose script sends ``POST /lo
 ``{"token": ...}`` (JSON, same origin: the guard's rules hold here too), and a right token gets a
 session cookie (``HttpOnly``, ``SameSite=Strict``, random, kept in memory) that the pages and the
 API accept from then on. The token never appears in a URL, so it never lands in a log.
+
+``?next=`` says where to go after signing in. Anyone can send a link to this page, so it is only
+ever a path of this server (:func:`same_origin_path`: ``/\\evil.example`` is ``//evil.example``
+to a browser), and it is written into the script with ``<``, ``>`` and ``&`` escaped, so that a
+``</script>`` in it cannot end the script.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import json
 import secrets
 from typing import TYPE_CHECKING
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from werkzeug.exceptions import BadRequest
 from werkzeug.utils import redirect
@@ -24,7 +29,7 @@ from mockserver.server.guard import SESSION_COOKIE
 if TYPE_CHECKING:
     from mockserver.server.app import App
 
-__all__ = ["install", "redirect_to_login"]
+__all__ = ["install", "redirect_to_login", "same_origin_path", "script_json"]
 
 _SCRIPT = """
 document.getElementById("login").addEventListener("submit", async (event) => {
@@ -49,11 +54,34 @@ def install(app: App) -> None:
     app.add_view("/login", "sign_in", lambda request: _sign_in(app, request), methods=("POST",))
 
 
+def same_origin_path(wanted: str) -> str:
+    """``wanted`` when a browser would read it as a path of this server, else ``/``.
+
+    A path starts with one ``/``; a backslash (browsers read it as ``/``), a control character
+    (browsers drop tabs and newlines, so ``/\\t/x`` is ``//x``), a scheme or a host is refused.
+    """
+    if (
+        not wanted.startswith("/")
+        or wanted.startswith("//")
+        or "\\" in wanted
+        or any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in wanted)
+    ):
+        return "/"
+    parts = urlsplit(wanted)
+    return "/" if parts.scheme or parts.netloc else wanted
+
+
+def script_json(value: object) -> str:
+    """``value`` as a JavaScript literal safe inside ``<script>``: ``json.dumps`` leaves ``<``
+    alone, and ``</script>`` in a string would end the script."""
+    text = json.dumps(value)  # ensure_ascii: U+2028/U+2029 are escaped too
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def _page(request: Request) -> Response:
-    wanted = request.args.get("next", "/")
-    after = wanted if wanted.startswith("/") and not wanted.startswith("//") else "/"
+    after = same_origin_path(request.args.get("next", "/"))
     nonce = secrets.token_urlsafe(16)
-    script = _SCRIPT.replace("NEXT", json.dumps(after))
+    script = _SCRIPT.replace("NEXT", script_json(after))
     page = (
         '<!doctype html><html lang="en"><meta charset="utf-8">'
         "<title>Sign in · r360-webhooks</title>"

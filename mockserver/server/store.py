@@ -13,6 +13,11 @@ writes (claim an attempt, record it) live in :mod:`~mockserver.server.schedule`.
 
 Listing, filtering, paging and counting are SQL over indexes, so a server with a million past
 deliveries answers ``GET /v1/deliveries`` as fast as one with ten.
+
+What comes back from the file is read defensively: the file outlives versions and may be edited
+by hand. A payload nested deeper than :data:`MAX_SHOWN_DEPTH` (no JSON encoder of the API or the
+dashboard would get through it) or not JSON at all is shown as :data:`UNREADABLE_PAYLOAD` and
+cannot be redelivered; a saved subscription whose settings cannot be read is not restored.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,7 +37,9 @@ from mockserver.server.database import Database
 
 __all__ = [
     "FINAL_STATES",
+    "MAX_SHOWN_DEPTH",
     "STATES",
+    "UNREADABLE_PAYLOAD",
     "DeliveryStore",
     "Page",
     "Record",
@@ -43,6 +51,16 @@ __all__ = [
 State = Literal["pending", "delivering", "delivered", "dead-lettered", "interrupted"]
 STATES: tuple[State, ...] = get_args(State)
 FINAL_STATES: frozenset[State] = frozenset({"delivered", "dead-lettered", "interrupted"})
+
+#: The deepest payload the API and the dashboard show (their JSON encoders recurse).
+MAX_SHOWN_DEPTH = 500
+#: What a delivery shows for a payload it cannot read back (see the module docstring).
+UNREADABLE_PAYLOAD = (
+    f"[not shown: the stored body is nested deeper than {MAX_SHOWN_DEPTH} levels or is not "
+    "JSON; it is in the state database]"
+)
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
 
 #: The columns of a listing (no payload, no attempts), in :meth:`Record.from_row` order.
 SUMMARY_COLUMNS = (
@@ -84,6 +102,8 @@ class Record:
     last_status: int | None = None
     #: When the next attempt is due (Unix time); ``None`` when final or on the wire.
     due_at: float | None = None
+    #: ``False`` when :attr:`payload` is :data:`UNREADABLE_PAYLOAD` (see the module docstring).
+    payload_readable: bool = True
 
     def __post_init__(self) -> None:
         if not self.updated_at:
@@ -129,6 +149,27 @@ class Record:
             reason=reason, detail=detail, seq=seq, attempt_count=attempt_count,
             last_status=last_status, due_at=due_at,
         )  # fmt: skip
+
+
+def _nesting(text: str) -> int:
+    """How deep the arrays and objects of the JSON ``text`` nest, without recursing."""
+    if text.count("[") + text.count("{") <= MAX_SHOWN_DEPTH:
+        return 0  # cannot be too deep: skip the scan
+    depth = deepest = 0
+    for bracket in _BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def read_payload(text: str) -> tuple[Any, bool]:
+    """A stored payload and whether it could be read (else :data:`UNREADABLE_PAYLOAD`)."""
+    if _nesting(text) > MAX_SHOWN_DEPTH:
+        return UNREADABLE_PAYLOAD, False
+    try:
+        return json.loads(text), True
+    except (ValueError, RecursionError):
+        return UNREADABLE_PAYLOAD, False
 
 
 def attempt_values(attempt: Attempt) -> tuple[Any, ...]:
@@ -229,13 +270,20 @@ class DeliveryStore:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def saved_subscriptions(self) -> list[tuple[str, dict[str, Any]]]:
-        """``(id, settings)`` of every subscription made through the API, oldest first."""
+    def saved_subscriptions(self) -> list[tuple[str, dict[str, Any] | str]]:
+        """``(id, settings)`` of every subscription made through the API, oldest first; the
+        settings are a problem (``str``) when they cannot be read back."""
         with self.database.read() as db:
             rows = db.execute(
                 "SELECT id, settings FROM subscriptions ORDER BY created_at, id"
             ).fetchall()
-        return [(id_, json.loads(settings)) for id_, settings in rows]
+        saved: list[tuple[str, dict[str, Any] | str]] = []
+        for id_, text in rows:
+            settings, readable = read_payload(text) if isinstance(text, str) else (None, False)
+            if not readable or not isinstance(settings, dict):
+                settings = f"{self.path}: its saved settings are not a readable JSON object"
+            saved.append((str(id_), settings))
+        return saved
 
     def get(self, delivery_id: str) -> Record | None:
         """The delivery with its payload and every attempt, or ``None``."""
@@ -249,7 +297,9 @@ class DeliveryStore:
                 f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE delivery = ? ORDER BY number",
                 (row[0],),
             ).fetchall()
-        record = Record.from_row(row[:-1], json.loads(row[-1]))
+        payload, record_readable = read_payload(row[-1])
+        record = Record.from_row(row[:-1], payload)
+        record.payload_readable = record_readable
         record.attempts = [attempt_from_row(attempt) for attempt in attempts]
         return record
 

@@ -26,15 +26,16 @@ caller send the server's environment or files to a URL of its choosing. Relative
 relative to the working directory, as on the command line.
 
 A subscription may not point at a link-local address (``169.254.0.0/16``, ``fe80::/10``) or a
-cloud metadata service (``169.254.169.254``, ``fd00:ec2::254``, ``metadata.google.internal``)
-unless the server allows it (``--allow-link-local``): a mock server that delivers to any URL it
-is told would otherwise hand an instance's credentials to whoever can create a subscription.
+cloud metadata service (``169.254.169.254``, ``fd00:ec2::254``, ``metadata.google.internal``),
+however the address is spelled, unless the server allows it (``--allow-link-local``): a mock
+server that delivers to any URL it is told would otherwise hand an instance's credentials to
+whoever can create a subscription. A name is checked again, resolved, at every connection
+(:mod:`mockserver.server.egress`).
 (:mod:`mockserver.server.config` reads the ``[server]`` table and the file as a whole.)
 """
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import re
 import uuid
@@ -50,6 +51,7 @@ from mockserver.delivery.pacing import MIN_RATE
 from mockserver.delivery.retry import RetryPolicy, parse_retry
 from mockserver.errors import ConfigError, UsageError
 from mockserver.redaction import Redactor
+from mockserver.server.egress import forbidden_host
 from mockserver.settings import SUBSCRIPTION, DeliverySettings, delivery_settings
 from mockserver.urls import MAX_URL_LENGTH
 
@@ -193,9 +195,16 @@ def parse_subscription(
         message = str(exc).removeprefix(f"{option}: ")
         if option != SUBSCRIPTION.header:  # "header name 'X Y' is not valid" reads as it is
             message = message.removeprefix(f"{option} ")
+        if option == SUBSCRIPTION.ca_bundle and source == "api":
+            # One answer whatever the reason: "No such file" against "no certificate" would
+            # tell an API caller which files exist on the server.
+            message = (
+                f"CA bundle {ca_bundle}: not a readable PEM file of CA certificates on the "
+                "server; check the path"
+            )
         raise where.error(key, message) from None
     assert settings.url is not None
-    if not allow_link_local and (problem := _forbidden_target(settings.url)) is not None:
+    if not allow_link_local and (problem := forbidden_host(httpx.URL(settings.url).host)):
         raise where.error("url", f"{problem}; start serve with --allow-link-local to allow it")
     retry = _retry(data.get("retry", DEFAULT_RETRY), where)
     rate = _rate(data.get("rate"), where)
@@ -204,28 +213,6 @@ def parse_subscription(
         sub_id, settings.url, events, settings.auth, settings.auth_shown, settings.headers,
         retry, rate, ca_bundle, insecure, settings.redactor, source, settings, concurrency,
     )  # fmt: skip
-
-
-_METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata.goog", "metadata"})
-_METADATA_ADDRESSES = frozenset(
-    {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
-)
-
-
-def _forbidden_target(url: str) -> str | None:
-    """Why ``url`` points somewhere a mock server must not deliver to, or ``None``."""
-    host = httpx.URL(url).host.lower().rstrip(".")
-    if host in _METADATA_HOSTS:
-        return f"{host} is a cloud metadata service"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    if address in _METADATA_ADDRESSES:
-        return f"{host} is a cloud metadata service"
-    if address.is_link_local:
-        return f"{host} is a link-local address"
-    return None
 
 
 def _spec(value: Any, where: Where) -> str | None:

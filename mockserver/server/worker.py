@@ -25,6 +25,7 @@ import httpx
 
 from mockserver.errors import R360Error
 from mockserver.server.dispatcher import Dispatcher
+from mockserver.server.egress import Resolver
 from mockserver.server.endpoint import Endpoint, attempt_once
 from mockserver.server.schedule import Schedule
 from mockserver.server.store import DeliveryStore, Record
@@ -66,6 +67,8 @@ class DeliveryPool:
     :param workers: attempts on the wire at once.
     :param capacity: accepted deliveries that may wait for their first attempt.
     :param transport: carries every delivery instead of the network (tests, dry runs).
+    :param allow_link_local: deliver to link-local and metadata addresses too
+        (:mod:`~mockserver.server.egress`); ``resolver`` replaces DNS for the check (tests).
     """
 
     def __init__(
@@ -75,12 +78,16 @@ class DeliveryPool:
         workers: int = 4,
         capacity: int = 1000,
         transport: httpx.BaseTransport | None = None,
+        allow_link_local: bool = False,
+        resolver: Resolver | None = None,
     ) -> None:
         self._store = store
         self.schedule = Schedule(store.database)
         self._workers = workers
         self._capacity = capacity
         self._transport = transport
+        self._allow_link_local = allow_link_local
+        self._resolver = resolver
         # Shared with the API's threads, under _lock:
         self._lock = threading.Lock()
         self._endpoints: dict[str, Endpoint] = {}
@@ -105,7 +112,10 @@ class DeliveryPool:
     def add(self, subscription: Subscription) -> Endpoint:
         """Deliver to ``subscription`` (its waiting deliveries too, after a restart)."""
         limit = subscription.concurrency or default_concurrency(self._workers)
-        endpoint = Endpoint(subscription, transport=self._transport, limit=limit)
+        endpoint = Endpoint(
+            subscription, transport=self._transport, limit=limit,
+            allow_link_local=self._allow_link_local, resolver=self._resolver,
+        )  # fmt: skip
         # The dispatcher hears of it before any request can see it (and send its due times).
         self._inbox.put(("add", (endpoint, self.schedule.head(subscription.id))))
         with self._lock:
