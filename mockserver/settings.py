@@ -108,9 +108,15 @@ class DeliverySettings:
     @property
     def insecure_warning(self) -> str | None:
         """The one line an entry point prints once when certificates will not be verified."""
+        return self.insecure_warning_for(None)
+
+    def insecure_warning_for(self, subject: str | None) -> str | None:
+        """:attr:`insecure_warning`, naming ``subject`` (``subscription hooks``) when one entry
+        point runs several settings (``serve``)."""
         if not self.insecure:
             return None
-        return "warning: certificates are not verified (insecure); use only for tests"
+        about = f"{subject}: " if subject else ""
+        return f"warning: {about}certificates are not verified (insecure); use only for tests"
 
     def for_url(self, url: str) -> DeliverySettings:
         """The same settings aimed at ``url`` (checked; its user info becomes the credentials,

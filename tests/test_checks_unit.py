@@ -17,6 +17,7 @@ from contracts.verifier.report import verify
 from contracts.verifier.target import Target
 from mockserver.auth_spec import parse_auth_spec
 from mockserver.consumer import ConsumerConfig
+from mockserver.delivery.tls import InsecureTLSWarning
 from mockserver.redaction import Redactor
 from mockserver.serving import serve_consumer
 
@@ -81,12 +82,15 @@ def test_asgi_app_in_process() -> None:
 
 
 def test_insecure_still_runs_every_check_after_a_failed_tls() -> None:
-    with serve_consumer(ConsumerConfig(), tls=True) as running:  # its CA is not trusted here
-        report = verify(
-            Target.from_url(running.url, insecure=True),
-            checks=["tls", "accepts-valid"],
-            options=FAST,
-        )
+    with serve_consumer(ConsumerConfig(), tls=True) as running:  # its CA is not trusted here:
+        # the library call is the entry point, so it says once that nothing is verified.
+        with pytest.warns(InsecureTLSWarning, match="certificates are not verified") as said:
+            report = verify(
+                Target.from_url(running.url, insecure=True),
+                checks=["tls", "accepts-valid"],
+                options=FAST,
+            )
+        assert len(said) == 1
         blocked = verify(
             Target.from_url(running.url), checks=["tls", "accepts-valid"], options=FAST
         )

@@ -504,3 +504,19 @@ def test_time_fields_are_unix_seconds(client: Client) -> None:
     [item] = trigger(client, event="transaction.create")
     record = wait_for_status(client, item["id"])
     assert before - 1 <= record["created_at"] <= record["updated_at"] <= time.time() + 1
+
+
+def test_an_insecure_api_subscription_is_said_once_in_the_log(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="mockserver.server"):
+        body = {"id": "lax", "url": "https://127.0.0.1:1/", "insecure": True}
+        assert client.post("/v1/subscriptions", json=body).status_code == 201
+        assert (
+            client.post("/v1/subscriptions", json={"url": "https://127.0.0.1:1/"}).status_code
+            == 201
+        )
+    said = [r.getMessage() for r in caplog.records if "not verified" in r.getMessage()]
+    assert said == [
+        "warning: subscription lax: certificates are not verified (insecure); use only for tests"
+    ]

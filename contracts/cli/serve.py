@@ -138,12 +138,8 @@ def _run(args: argparse.Namespace, config: ServerConfig, app: App) -> int:
         for warning in config.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         for subscription in subscriptions:
-            if subscription.insecure:
-                print(
-                    f"warning: subscription {subscription.id}: certificates are not verified "
-                    "(insecure); use only for tests",
-                    file=sys.stderr,
-                )
+            if subscription.insecure_warning:
+                print(subscription.insecure_warning, file=sys.stderr)
         if config.api_token:
             print("  api token      required (Authorization: Bearer; the dashboard asks once)")
         elif args.host not in LOOPBACK_HOSTS:

@@ -21,6 +21,7 @@ import math
 import random
 import threading
 import time
+import warnings
 from array import array
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -41,6 +42,7 @@ from mockserver.delivery.clock import Clock, SystemClock
 from mockserver.delivery.core import DEFAULT_CONNECT_TIMEOUT
 from mockserver.delivery.deadline import deadline_cap
 from mockserver.delivery.retry import PRESETS, Budget, Policy, ThrottleRetry
+from mockserver.delivery.tls import InsecureTLSWarning
 from mockserver.redaction import Redactor
 from mockserver.settings import DeliverySettings, delivery_settings
 from mockserver.urls import parse_webhook_url
@@ -191,6 +193,8 @@ class CheckContext:
                 ca_bundle=None if target.in_process else target.ca_bundle,
                 insecure=False if target.in_process else target.insecure,
             )
+            if settings.insecure_warning:  # a library call: this is its entry point
+                warnings.warn(settings.insecure_warning, InsecureTLSWarning, stacklevel=3)
         elif auth is not None or headers is not None:
             raise UsageError("pass settings, or auth and headers, not both")
         elif not target.in_process:

@@ -410,6 +410,8 @@ class App:
             # secrets included: docs/serve.md says so; the file is 0600).
             self.store.save_subscription(subscription.id, {**body, "id": subscription.id})
             self.pool.add(subscription)
+        if subscription.insecure_warning:  # said once, where it was made (serve says the rest)
+            logger.warning("%s", subscription.insecure_warning)
         location = f"/v1/subscriptions/{subscription.id}"
         return json_response(subscription.to_json(), 201, [("Location", location)])
 

@@ -109,6 +109,13 @@ class Subscription:
     def matches(self, event: str) -> bool:
         return ALL_EVENTS in self.events or event in self.events
 
+    @property
+    def insecure_warning(self) -> str | None:
+        """The one line ``serve`` says for a subscription that does not verify certificates."""
+        if self.settings is None:
+            return None
+        return self.settings.insecure_warning_for(f"subscription {self.id}")
+
     def to_json(self) -> dict[str, Any]:
         """What the control API shows: every secret replaced by the placeholder."""
         return {
