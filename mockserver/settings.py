@@ -35,7 +35,7 @@ from mockserver.auth_spec import parse_auth_spec, parse_header, shown_spec
 from mockserver.delivery.tls import verify_setting
 from mockserver.errors import UsageError
 from mockserver.redaction import Redactor
-from mockserver.urls import parse_webhook_url, secret_query_values
+from mockserver.urls import parse_webhook_url
 
 if TYPE_CHECKING:
     from mockserver.delivery.sender import Sender
@@ -99,11 +99,6 @@ class DeliverySettings:
     auth_shown: str | None = None
     #: How the entry point spells its options (for errors of :meth:`for_url`).
     names: OptionNames = field(default=CLI, repr=False)
-
-    def __post_init__(self) -> None:
-        # ``?token=...``: a credential in the URL is a secret like any other (mockserver.urls).
-        for secret in secret_query_values(self.url or ""):
-            self.redactor.add_secret(secret)
 
     @property
     def insecure_warning(self) -> str | None:

@@ -80,7 +80,8 @@ class WebhookUrl:
         option: str = "URL",
         auth_option: str = "auth",
     ) -> _Auth | BasicAuth | None:
-        """The credentials of deliveries to this URL, their secrets registered with ``redactor``.
+        """The credentials of deliveries to this URL, their secrets (and the values of its
+        secret-named query parameters) registered with ``redactor``.
 
         The user info, or ``auth``, never both (two sources of credentials would leave one
         unused, and a user guessing which). The one path from either to a redactor that knows
@@ -99,6 +100,8 @@ class WebhookUrl:
             chosen = auth
         if isinstance(chosen, AuthScheme):  # what a consumer might echo back is known up front
             redactor.register(chosen)
+        for secret in secret_query_values(self.url):  # ``?token=...`` is a credential too
+            redactor.add_secret(secret)
         return chosen
 
 

@@ -68,9 +68,10 @@ def test_a_legacy_file_that_cannot_be_read_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "deliveries.jsonl").mkdir()
     with pytest.raises(UsageError) as caught:
         DeliveryStore(tmp_path)
-    message = str(caught.value)
-    assert message.startswith(f"--state {tmp_path}: cannot import {tmp_path / 'deliveries.jsonl'}")
-    assert message.endswith("fix the cause, or move the file away to start without it")
+    assert str(caught.value) == (
+        f"--state {tmp_path / 'deliveries.jsonl'}: cannot read the earlier JSON Lines state "
+        "(Is a directory); move it away, or make it a readable file"
+    )
 
 
 def damaged(state: Path, sql: str, *params: object) -> None:

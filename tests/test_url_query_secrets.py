@@ -4,6 +4,8 @@ still sent to the consumer as given."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from werkzeug.test import Client
 
@@ -58,3 +60,27 @@ def test_the_send_summary_shows_the_url_redacted(capsys: pytest.CaptureFixture[s
     out, err = capsys.readouterr()
     assert "to http://127.0.0.1:9/hook?token=[REDACTED] in " in out
     assert SECRET not in out + err
+
+
+def test_a_sender_given_a_token_in_its_url_redacts_it_too() -> None:
+    """The library's Sender and the settings factory take one path from a URL to the redactor."""
+    from mockserver.delivery import Sender
+    from mockserver.redaction import Redactor
+
+    redactor = Redactor()
+    with Sender("http://127.0.0.1:9/hook?token=library-query-secret-1", redactor=redactor):
+        pass
+    assert redactor.text("seen library-query-secret-1") == "seen [REDACTED]"
+
+
+def test_verify_shows_the_target_without_its_token(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.servers import free_port
+
+    report = tmp_path / "report.json"
+    url = f"http://127.0.0.1:{free_port()}/hook?token=verify-query-secret-2"
+    assert main(["verify", url, "--max-time", "5", "--report-json", str(report)]) == 1
+    out = capsys.readouterr()
+    assert "verify-query-secret-2" not in out.out + out.err + report.read_text()
+    assert "?token=[REDACTED]" in report.read_text()

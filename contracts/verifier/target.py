@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from contracts.errors import UsageError
-from mockserver.urls import parse_webhook_url, without_user_info
+from mockserver.urls import parse_webhook_url, shown_url
 
 __all__ = ["SyncASGITransport", "Target", "is_asgi"]
 
@@ -39,7 +39,7 @@ class Target:
 
     @property
     def label(self) -> str:
-        url = without_user_info(self.url)
+        url = shown_url(self.url)  # no user info, no ?token= value
         return f"{self.app_name} (in-process) {url}" if self.in_process else url
 
     @classmethod

@@ -216,32 +216,17 @@ class Database:
                 f"it was written by a newer r360-webhooks (schema {version}, this one reads up "
                 f"to {SCHEMA_VERSION}); run that version, or pass another --state"
             )
-        fix = "move it away to start afresh, or pass another --state"
         try:
             self._check(version)
             legacy = self._legacy_source()
+            self._check_tables(version)
             for step in range(version, SCHEMA_VERSION):
                 with self.write() as transaction:
                     MIGRATIONS[step](transaction)
                     transaction.execute(f"PRAGMA user_version = {step + 1}")
                 logger.info("state schema migrated to version %d", step + 1)
-            present = _columns(connection)
         except sqlite3.DatabaseError as exc:
             raise self.damaged(exc) from None
-        expected = _expected_columns()
-        tables = sorted({t for t, _ in expected} - {t for t, _ in present})
-        columns = sorted(f"{t}.{c}" for t, c in expected - present if t not in tables)
-        if tables or columns:
-            more = " and more" if len(columns) > 3 else ""
-            lacks = (
-                f"table(s) {', '.join(tables)}"
-                if tables
-                else f"column(s) {', '.join(columns[:3])}{more}"
-            )
-            raise self._unusable(
-                f"it says schema {SCHEMA_VERSION} but lacks {lacks} (damaged, or not "
-                f"r360-webhooks' state); {fix}"
-            )
         if legacy is not None:
             from mockserver.server.legacy import import_json_lines
 
@@ -277,6 +262,27 @@ class Database:
                     f"it is not an r360-webhooks state (another program's tables: "
                     f"{', '.join(tables[:5])}); pass another --state, or move the file away"
                 )
+
+    def _check_tables(self, version: int) -> None:
+        """A file that claims schema ``version`` has every table and column of it (else it is
+        damaged or another program's, and would fail at its first use with a traceback)."""
+        if version == 0:
+            return
+        present = _columns(self._connection)
+        expected = _expected_columns(version)
+        tables = sorted({t for t, _ in expected} - {t for t, _ in present})
+        columns = sorted(f"{t}.{c}" for t, c in expected - present if t not in tables)
+        if tables or columns:
+            more = " and more" if len(columns) > 3 else ""
+            lacks = (
+                f"table(s) {', '.join(tables)}"
+                if tables
+                else f"column(s) {', '.join(columns[:3])}{more}"
+            )
+            raise self._unusable(
+                f"it says schema {version} but lacks {lacks} (damaged, or not r360-webhooks' "
+                "state); move it away to start afresh, or pass another --state"
+            )
 
     def _legacy_source(self) -> Path | None:
         """The earlier versions' ``deliveries.jsonl``, checked readable before anything is
@@ -326,12 +332,11 @@ def _columns(connection: sqlite3.Connection) -> set[tuple[str, str]]:
 
 
 @functools.cache
-def _expected_columns() -> frozenset[tuple[str, str]]:
-    """The columns the current schema makes (a fresh in-memory database, migrated): a file
-    that claims the version and lacks one would fail at its first use, with a traceback."""
+def _expected_columns(version: int) -> frozenset[tuple[str, str]]:
+    """The columns schema ``version`` has (a fresh in-memory database, migrated that far)."""
     connection = sqlite3.connect(":memory:")
     try:
-        for migrate in MIGRATIONS:
+        for migrate in MIGRATIONS[:version]:
             migrate(connection)
         return frozenset(_columns(connection))
     finally:
