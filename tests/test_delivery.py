@@ -641,3 +641,24 @@ def test_bytes_payloads_are_sent_unchanged_and_logged_as_json() -> None:
         delivery = sender.deliver(body, event="transaction.create")
     assert seen == [body]
     assert delivery.to_json()["payload"] == {"event": "create", "transaction": {"id": "7"}}
+
+
+def test_a_connect_guard_keeps_the_senders_own_network_on_httpx() -> None:
+    """serve's egress guard wraps the network backend of the sender's own client: the sender
+    still owns that network (its deadline, its wording), and only httpx applies the guard."""
+    import httpx
+
+    from mockserver.errors import UsageError
+
+    seen: list[object] = []
+
+    def guard(backend: object) -> object:
+        seen.append(backend)
+        return backend
+
+    with Sender("http://127.0.0.1:9/hook", connect_guard=guard, retry="none") as sender:  # type: ignore[arg-type]
+        assert sender.engine_for("auto") == "httpx"
+        sender.prepare()
+    assert len(seen) == 1  # wrapped once, when the client was made
+    with pytest.raises(UsageError, match="pass no client or transport"):
+        Sender("http://h/", connect_guard=guard, transport=httpx.MockTransport(lambda r: None))  # type: ignore[arg-type]

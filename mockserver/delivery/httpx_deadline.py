@@ -15,7 +15,7 @@ import httpx
 
 from mockserver.delivery.deadline import budget as _budget
 
-__all__ = ["deadline_transport"]
+__all__ = ["ConnectGuard", "deadline_transport"]
 
 
 class _Stream(httpcore.NetworkStream):
@@ -72,17 +72,25 @@ class _Backend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+#: Wraps the network backend to refuse some connections (``serve``'s egress guard).
+ConnectGuard = typing.Callable[[httpcore.NetworkBackend], httpcore.NetworkBackend]
+
+
 def deadline_transport(
-    *, verify: ssl.SSLContext | bool, limits: httpx.Limits
+    *, verify: ssl.SSLContext | bool, limits: httpx.Limits, guard: ConnectGuard | None = None
 ) -> httpx.HTTPTransport:
-    """httpx's own transport for the network, its sockets bound by :func:`attempt_deadline`.
+    """httpx's own transport for the network, its sockets bound by :func:`attempt_deadline`,
+    and with ``guard``, connecting only where the guard allows (it sits under the deadline).
 
     httpx offers no way to pass httpcore a network backend, so the backend of the transport's
     connection pool is wrapped after it is made (``tests/test_hostile_faults.py`` fails if a
-    new httpx moves it).
+    new httpx moves it; with a guard, a moved backend is an error: the guard fails closed).
     """
     transport = httpx.HTTPTransport(verify=verify, limits=limits)
     pool = transport._pool
     if isinstance(pool, httpcore.ConnectionPool):
-        pool._network_backend = _Backend(pool._network_backend)
+        inner = pool._network_backend
+        pool._network_backend = _Backend(guard(inner) if guard is not None else inner)
+    elif guard is not None:
+        raise TypeError("httpx's transport has no httpcore pool to guard; pin httpx 0.28")
     return transport

@@ -30,7 +30,7 @@ import httpx
 from mockserver.delivery.bulk import BulkEngine, BulkRun
 from mockserver.delivery.core import DeliveryCore
 from mockserver.delivery.deadline import AttemptDeadline, attempt_deadline
-from mockserver.delivery.httpx_deadline import deadline_transport
+from mockserver.delivery.httpx_deadline import ConnectGuard, deadline_transport
 from mockserver.delivery.pacing import Pacer
 from mockserver.delivery.recorder import AttemptRecorder
 from mockserver.delivery.records import Attempt, Delivery
@@ -63,8 +63,10 @@ class HttpxEngine(BulkEngine):
         transport: httpx.BaseTransport | None = None,
         verify: ssl.SSLContext | bool = True,
         max_connections: int = 10,
+        connect_guard: ConnectGuard | None = None,
     ) -> None:
         self._core = core
+        self._connect_guard = connect_guard
         timeouts = core.timeouts
         self._timeout = httpx.Timeout(
             connect=timeouts.connect,
@@ -89,7 +91,9 @@ class HttpxEngine(BulkEngine):
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         transport = self._transport
         if transport is None:  # the network: each attempt gets a deadline
-            transport = deadline_transport(verify=self._verify, limits=limits)
+            transport = deadline_transport(
+                verify=self._verify, limits=limits, guard=self._connect_guard
+            )
         return httpx.Client(
             transport=transport,
             verify=self._verify,

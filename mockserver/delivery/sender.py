@@ -57,6 +57,7 @@ from mockserver.urls import parse_webhook_url
 
 if TYPE_CHECKING:
     from mockserver.delivery.aiohttp_engine import AioEngine
+    from mockserver.delivery.httpx_deadline import ConnectGuard
     from mockserver.delivery.httpx_engine import HttpxEngine
 
 __all__ = [
@@ -107,6 +108,8 @@ class Sender:
     :param client: an :class:`httpx.Client` to send with; the caller keeps ownership. Configure
         TLS on it yourself (``ca_bundle``/``insecure``/``verify`` are refused alongside it).
     :param transport: a transport for the sender's own client (WSGI app, mock, real network).
+    :param connect_guard: wraps the network backend of the sender's own client (it may refuse a
+        connection); the sender's network still, with its per-attempt deadline.
     :param auth: a :class:`HeaderSource`; called once per attempt.
     :param headers: extra headers sent on every attempt.
     :param retry: a retry policy (:class:`~mockserver.delivery.retry.RetryPolicy`, the verifier's
@@ -144,6 +147,7 @@ class Sender:
         redactor: Redactor | None = None,
         body_limit: int = DEFAULT_BODY_LIMIT,
         max_connections: int = 10,
+        connect_guard: ConnectGuard | None = None,
     ) -> None:
         checked = parse_webhook_url(url, option="target URL")
         redactor = redactor if redactor is not None else Redactor()
@@ -186,6 +190,13 @@ class Sender:
         self._aiohttp_engine: AioEngine | None = None
         self._client = client
         self._transport = transport
+        if connect_guard is not None and (client is not None or transport is not None):
+            raise UsageError(
+                "connect_guard guards the sender's own network; pass no client or transport"
+            )
+        #: Wraps the network backend of the sender's own httpx client (``serve``'s egress
+        #: guard): it stays the sender's network, with its deadline and its wording.
+        self._connect_guard = connect_guard
         self._max_connections = max_connections
         self._httpx_engine: HttpxEngine | None = None
         self._engine_lock = threading.Lock()
@@ -207,6 +218,7 @@ class Sender:
                         transport=self._transport,
                         verify=self._verify,
                         max_connections=self._max_connections,
+                        connect_guard=self._connect_guard,
                     )
                     if self._closed:  # made after close(): closed too, so it refuses as one
                         self._httpx_engine.close()
@@ -337,6 +349,8 @@ class Sender:
             blocker: str | None = (
                 "a client or transport was injected, and only httpx can send through it"
             )
+        elif self._connect_guard is not None:
+            blocker = "a connect guard is set, and only the httpx engine applies it"
         else:  # only now: the aiohttp engine's module costs an import of asyncio
             from mockserver.delivery.aiohttp_engine import unavailable
 

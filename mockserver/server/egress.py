@@ -17,34 +17,33 @@ address as written is not enough, because the same address has many spellings an
   checked, and the connection goes to a checked address, never to a second lookup's answer.
 
 :func:`forbidden_host` is the check at creation (the config file, ``POST /v1/subscriptions``);
-:func:`guarded_transport` the network transport of every subscription (``--allow-link-local``
-switches both off). Through a proxy from the environment, the proxy connects, not this server.
+:func:`connect_guard` the sender's guard of every subscription's connections
+(``--allow-link-local`` switches both off). Through a proxy from the environment, the proxy
+connects, not this server.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
-import ssl
 import typing
 from collections.abc import Callable, Sequence
 from urllib.parse import unquote
 
 import httpcore
-import httpx
 
-from mockserver.delivery.deadline import budget
-from mockserver.delivery.httpx_deadline import deadline_transport
+from mockserver.delivery.httpx_deadline import ConnectGuard
 
 __all__ = [
     "METADATA_HOSTS",
     "GuardedBackend",
     "Resolver",
+    "connect_guard",
     "embedded_ipv4",
     "forbidden_address",
     "forbidden_host",
-    "guarded_transport",
     "parse_host",
     "parse_ipv4",
     "system_resolver",
@@ -153,46 +152,6 @@ def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in found))
 
 
-class _Stream(httpcore.NetworkStream):
-    """Says so when the attempt's deadline is what ran out (:mod:`mockserver.delivery.deadline`).
-
-    The sender words a cut-off attempt itself only on a network it reaches on its own; through
-    this transport, which it takes for an injected one, a socket timeout shortened to the
-    deadline would read "timed out" after 1.5 s of a 10 s read timeout.
-    """
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        try:
-            return self._inner.read(max_bytes, timeout)
-        except httpcore.ReadTimeout:
-            budget(None, httpcore.ReadTimeout)  # raises the deadline's error if it ran out
-            raise
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        try:
-            self._inner.write(buffer, timeout)
-        except httpcore.WriteTimeout:
-            budget(None, httpcore.WriteTimeout)
-            raise
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        return _Stream(self._inner.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> typing.Any:
-        return self._inner.get_extra_info(info)
-
-
 class GuardedBackend(httpcore.NetworkBackend):
     """Connects only to addresses :func:`forbidden_address` allows, resolving each name once.
 
@@ -243,7 +202,7 @@ class GuardedBackend(httpcore.NetworkBackend):
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
             else:
-                return _Stream(stream)
+                return stream
         assert error is not None
         raise error
 
@@ -259,15 +218,9 @@ class GuardedBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-def guarded_transport(
-    *, verify: ssl.SSLContext | bool, limits: httpx.Limits, resolver: Resolver | None = None
-) -> httpx.HTTPTransport:
-    """The sender's network transport (each attempt under its deadline), connecting only where
-    :class:`GuardedBackend` allows. TLS still checks the certificate against the URL's name: the
-    TLS layer is given the name, the socket the address."""
-    transport = deadline_transport(verify=verify, limits=limits)
-    pool = transport._pool
-    if not isinstance(pool, httpcore.ConnectionPool):  # fail closed if httpx moves it
-        raise TypeError("httpx's transport has no httpcore pool to guard; pin httpx 0.28")
-    pool._network_backend = GuardedBackend(pool._network_backend, resolver)
-    return transport
+def connect_guard(resolver: Resolver | None = None) -> ConnectGuard:
+    """The sender's ``connect_guard`` for a subscription: :class:`GuardedBackend` over the
+    network. It sits under the sender's per-attempt deadline, so a guarded attempt is bounded
+    and worded as any other; TLS still checks the certificate against the URL's name (the TLS
+    layer is given the name, the socket the address)."""
+    return functools.partial(GuardedBackend, resolver=resolver)

@@ -10,7 +10,6 @@ headers, ``Retry-After``, dead letters and redaction as everywhere) and nothing 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import sqlite3
@@ -20,12 +19,10 @@ import time
 import httpx
 
 from mockserver.delivery.clock import SystemClock
-from mockserver.delivery.core import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
-from mockserver.delivery.deadline import attempt_deadline
 from mockserver.delivery.pacing import TokenBucket
 from mockserver.errors import R360Error
 from mockserver.server.database import StoreClosed
-from mockserver.server.egress import Resolver, guarded_transport
+from mockserver.server.egress import Resolver, connect_guard
 from mockserver.server.schedule import Claim, Schedule, Settlement
 from mockserver.server.subscriptions import Subscription
 
@@ -33,15 +30,12 @@ __all__ = ["DATABASE_RETRY_S", "Endpoint", "attempt_once"]
 
 logger = logging.getLogger("mockserver.server.worker")
 
-#: What the sender allows an attempt on a network it reaches itself: connect + read timeouts.
-ATTEMPT_DEADLINE = DEFAULT_CONNECT_TIMEOUT + DEFAULT_READ_TIMEOUT
-
 
 class Endpoint:
     """A subscription with its own sender, pacing and limit; closed once deleted and idle.
 
     Without an injected ``transport``, the sender's is the network's, guarded
-    (:func:`~mockserver.server.egress.guarded_transport`: no link-local or metadata address,
+    (:func:`~mockserver.server.egress.connect_guard`: no link-local or metadata address,
     however a name resolves) unless ``allow_link_local``; ``resolver`` replaces DNS in tests.
     """
 
@@ -57,13 +51,13 @@ class Endpoint:
         self.subscription = subscription
         settings = subscription.settings
         assert settings is not None  # made by parse_subscription
-        #: Attempts go to the network through the guard, each under the sender's deadline.
-        self.guarded = transport is None and not allow_link_local
-        if self.guarded:
-            limits = httpx.Limits(max_connections=limit, max_keepalive_connections=limit)
-            transport = guarded_transport(verify=settings.verify, limits=limits, resolver=resolver)
-        # An injected transport brings its own TLS settings; the clock is the real one.
-        self.sender = settings.sender(transport=transport, retry=subscription.retry)
+        # Attempts on the network go through the egress guard, which sits under the sender's
+        # per-attempt deadline; an injected transport (tests) brings its own TLS settings.
+        guard = None if transport is not None or allow_link_local else connect_guard(resolver)
+        self.sender = settings.sender(
+            transport=transport, retry=subscription.retry, connect_guard=guard,
+            max_connections=limit,
+        )  # fmt: skip
         self.sender.prepare()  # now, not in a worker while other subscriptions wait
         #: The URL as deliveries record it (credentials redacted).
         self.shown_url = subscription.redactor.text(subscription.url)
@@ -160,13 +154,8 @@ def _attempt(claim: Claim, endpoint: Endpoint, schedule: Schedule) -> Settlement
     delivery = sender.start(body, event=claim.event, key=claim.id)
     delivery.attempts = earlier
     endpoint.pace()
-    # The sender bounds attempts on a network it reaches itself; through the guard's transport,
-    # which it takes for an injected one, the endpoint gives the same deadline.
-    guarded = endpoint.guarded
-    bounded = attempt_deadline(ATTEMPT_DEADLINE) if guarded else contextlib.nullcontext()
     try:
-        with bounded:
-            delay = sender.attempt(delivery, claim.attempt_count + 1)
+        delay = sender.attempt(delivery, claim.attempt_count + 1)
     except R360Error as exc:  # the sender's own failure (its auth source), not the consumer's
         detail = endpoint.subscription.redactor.text(str(exc))
         return Settlement(claim, None, "dead-lettered", reason="error", detail=detail)
