@@ -15,18 +15,20 @@ from hypothesis import strategies as st
 
 from mockserver.delivery import Delivery, FakeClock, Sender
 from mockserver.delivery.retry import (
-    DEFAULT_THROTTLE_WAIT,
     MAX_DELAY_S,
-    MAX_THROTTLE_ATTEMPTS,
     PRESETS,
-    ZERO_WAIT_GRACE_S,
-    Budget,
     RetryPolicy,
-    ThrottleRetry,
     classify_status,
     next_delay,
     parse_retry,
     parse_retry_after,
+)
+from mockserver.delivery.throttle import (
+    DEFAULT_THROTTLE_WAIT,
+    MAX_THROTTLE_ATTEMPTS,
+    ZERO_WAIT_GRACE_S,
+    Budget,
+    ThrottleRetry,
 )
 from mockserver.errors import UsageError
 

@@ -3,11 +3,11 @@
 Every check delivers through :meth:`CheckContext.deliver`, which behaves as Record360 would with a
 busy consumer: a 429 is waited out for its ``Retry-After`` (0 is valid; missing means 1 s) and the
 same delivery is sent again, so only the final answer counts. The waiting is the sender's
-``verifier`` retry policy (:class:`mockserver.delivery.retry.ThrottleRetry`), the one owner of
+``verifier`` retry policy (:class:`mockserver.delivery.throttle.ThrottleRetry`), the one owner of
 that rule. That is why a compliant consumer with a tight rate limit passes every check, and a
 429 is judged only by the ``rate-limit`` check.
 
-The whole run shares one :class:`~mockserver.delivery.retry.Budget` (``max_time_s``): waits for
+The whole run shares one :class:`~mockserver.delivery.throttle.Budget` (``max_time_s``): waits for
 429s, recovery, shrinking and the ledger all spend it, and once it is gone :meth:`CheckContext.
 deliver` raises :class:`BudgetSpent` instead of sending, which the run reports as the check's
 ``inconclusive`` verdict. A verdict may only claim what the run saw (see :mod:`~contracts.
@@ -41,7 +41,8 @@ from mockserver.delivery import Delivery, Sender
 from mockserver.delivery.clock import Clock, SystemClock
 from mockserver.delivery.core import DEFAULT_CONNECT_TIMEOUT
 from mockserver.delivery.deadline import deadline_cap
-from mockserver.delivery.retry import PRESETS, Budget, Policy, ThrottleRetry
+from mockserver.delivery.retry import PRESETS, Policy
+from mockserver.delivery.throttle import Budget, ThrottleRetry
 from mockserver.delivery.tls import InsecureTLSWarning
 from mockserver.redaction import Redactor
 from mockserver.settings import DeliverySettings, delivery_settings

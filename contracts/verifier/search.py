@@ -21,7 +21,7 @@ from hypothesis.errors import HypothesisException, NoSuchExample
 
 from contracts.verifier.context import BudgetSpent
 from mockserver.delivery import Delivery
-from mockserver.delivery.retry import Budget
+from mockserver.delivery.throttle import Budget
 
 T = TypeVar("T")
 

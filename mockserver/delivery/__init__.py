@@ -4,7 +4,8 @@ Floor 2 (DESIGN.md, "Layers"). The pieces, each with one job:
 
 * :mod:`~mockserver.delivery.core` starts a delivery, builds each attempt's headers and *settles*
   an attempt (delivered, retried after a delay, or dead-lettered): the whole delivery semantics;
-* :mod:`~mockserver.delivery.retry` the retry policies (the only owner of a wait);
+* :mod:`~mockserver.delivery.retry` the retry policies (the only owner of a wait), and
+  :mod:`~mockserver.delivery.throttle` the verifier's (a 429 waited out within the run's time);
 * :mod:`~mockserver.delivery.recorder` turns what happened on the wire into an
   :class:`~mockserver.delivery.records.Attempt`, the same way for both engines;
 * :mod:`~mockserver.delivery.bulk` the one bulk run (input, summary, log, ``on_done``, the

@@ -113,7 +113,7 @@ class Sender:
     :param auth: a :class:`HeaderSource`; called once per attempt.
     :param headers: extra headers sent on every attempt.
     :param retry: a retry policy (:class:`~mockserver.delivery.retry.RetryPolicy`, the verifier's
-        :class:`~mockserver.delivery.retry.ThrottleRetry`) or a ``--retry`` string.
+        :class:`~mockserver.delivery.throttle.ThrottleRetry`) or a ``--retry`` string.
     :param connect_timeout: seconds to connect; ``read_timeout``: seconds any read may wait. On
         the network, a whole attempt is also cut off after both together.
     :param ca_bundle: PEM file of CA certificates to trust instead of the default store.

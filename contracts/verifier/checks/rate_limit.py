@@ -32,7 +32,7 @@ from contracts.verifier.finding import Finding
 from contracts.verifier.premise import Tally
 from contracts.verifier.registry import check
 from mockserver.delivery import Delivery
-from mockserver.delivery.retry import throttle_wait
+from mockserver.delivery.throttle import throttle_wait
 
 NAME = "rate-limit"
 #: How soon a body whose ``Retry-After`` is beyond the run's reach is offered again.
