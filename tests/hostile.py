@@ -192,6 +192,10 @@ class Arrival:
     sent_bytes: int = 0
     #: Unix time when the consumer began writing its status line (``None``: it wrote none).
     answered_at: float | None = None
+    #: Monotonic time the request reached the consumer: its connection's accept for the first
+    #: request on a connection, else its first byte. Numbers follow the order requests were
+    #: *read*, which a starved thread can swap; this follows the order they were *sent*.
+    received_at: float = 0.0
 
 
 @dataclass(slots=True)
@@ -200,6 +204,7 @@ class _Request:
     target: str
     headers: dict[str, str]
     body: bytes
+    received_at: float = 0.0
 
 
 class Hostile:
@@ -344,30 +349,36 @@ class Hostile:
         while not self._stop.is_set():
             try:
                 conn, _ = self._listener.accept()
+                accepted_at = time.monotonic()
             except TimeoutError:
                 continue
             except OSError:
                 return
             thread = threading.Thread(
-                target=self._guarded, args=(conn,), name=f"hostile-conn-{self.port}", daemon=True
+                target=self._guarded,
+                args=(conn, accepted_at),
+                name=f"hostile-conn-{self.port}",
+                daemon=True,
             )
             with self._lock:
                 self.connections += 1
                 self._threads = [t for t in self._threads if t.is_alive()] + [thread]
             thread.start()
 
-    def _guarded(self, conn: socket.socket) -> None:
+    def _guarded(self, conn: socket.socket, accepted_at: float) -> None:
         try:
             with conn:
                 conn.settimeout(POLL_S)
-                self._connection(conn)
+                self._connection(conn, accepted_at)
         except Exception as exc:  # a bug in this server, not a fault it plays
             self.errors.append(exc)
 
-    def _connection(self, conn: socket.socket) -> None:
+    def _connection(self, conn: socket.socket, accepted_at: float) -> None:
         buffer = bytearray()
+        first: float | None = accepted_at
         while not self._stop.is_set():
-            request = self._read_request(conn, buffer)
+            request = self._read_request(conn, buffer, first)
+            first = None  # a later request on this connection: its first byte says when
             if request is None:
                 return
             with self._lock:
@@ -390,8 +401,12 @@ class Hostile:
         except OSError:
             return b""
 
-    def _read_request(self, conn: socket.socket, buffer: bytearray) -> _Request | None:
+    def _read_request(
+        self, conn: socket.socket, buffer: bytearray, received_at: float | None = None
+    ) -> _Request | None:
         deadline = time.monotonic() + IDLE_S
+        if received_at is None and buffer:  # pipelined behind the last request
+            received_at = time.monotonic()
         while b"\r\n\r\n" not in buffer:
             if len(buffer) > MAX_HEAD or self._stop.is_set() or time.monotonic() > deadline:
                 return None
@@ -399,6 +414,8 @@ class Hostile:
             if chunk == b"":
                 return None
             if chunk:
+                if received_at is None:
+                    received_at = time.monotonic()
                 buffer += chunk
         head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
         try:
@@ -426,7 +443,8 @@ class Hostile:
             if chunk:
                 body += chunk
         buffer[:] = body[length:]
-        return _Request(method, target, headers, bytes(body[:length]))
+        when = received_at if received_at is not None else time.monotonic()
+        return _Request(method, target, headers, bytes(body[:length]), when)
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -525,7 +543,7 @@ class Hostile:
             arrivals = self.arrivals.setdefault(key, [])
             number = len(arrivals) + 1
             fault = self.fault_of(key, number)
-            arrival = Arrival(key, number, fault)
+            arrival = Arrival(key, number, fault, received_at=request.received_at)
             arrivals.append(arrival)
             self.faults[fault] += 1
         rng = self._rng(key, number)

@@ -227,7 +227,9 @@ def _compare_key(
     key: str, deliveries: list[dict[str, Any]], consumer: Hostile, tally: Tally
 ) -> list[str]:
     problems: list[str] = []
-    arrivals = consumer.arrivals.get(key, [])
+    # In the order the sender sent them: on a busy machine a starved consumer thread may read an
+    # attempt that had already timed out after the retry that followed it.
+    arrivals = sorted(consumer.arrivals.get(key, []), key=lambda arrival: arrival.received_at)
     attempts = [attempt for record in deliveries for attempt in record["attempts"]]
     delivered = sum(record["status"] == "delivered" for record in deliveries)
     if len(deliveries) == 1 and len(arrivals) == len(attempts):
@@ -404,3 +406,28 @@ def test_only_an_answer_begun_after_the_read_timeout_may_go_unread(
     arrival.answered_at = 1000.0 + answered_after
     attempt = {"status": None, "error_kind": error, "started_at": 1000.0}
     assert answered_too_late(arrival, attempt) is late
+
+
+def test_arrivals_are_compared_in_the_order_they_were_sent() -> None:
+    """A starved consumer thread read attempt 1 (already timed out) after attempt 2, so it
+    numbered them the other way round; the comparison follows when each reached it."""
+    consumer = Hostile(seed=SEED)
+    late_read = Arrival("k", 2, "503", status=503, received_at=10.0)
+    late_read.answered_at = 2000.0  # after the sender's read timeout of attempt 1
+    first_read = Arrival("k", 1, "ok", outcome="accepted", status=200, received_at=11.0)
+    consumer.arrivals["k"] = [first_read, late_read]
+    consumer.accepted["k"] = 1
+    attempts = [
+        {"number": 1, "status": None, "error_kind": "timeout", "error_message": "read timeout",
+         "started_at": 1000.0, "retry_after_s": None},
+        {"number": 2, "status": 200, "error_kind": None, "error_message": None,
+         "started_at": 1000.6, "retry_after_s": None},
+    ]  # fmt: skip
+    record = {"id": "d1", "status": "delivered", "reason": None, "attempts": attempts}
+    tally = Tally("httpx", 1)
+    assert _compare_key("k", [record], consumer, tally) == []
+    assert tally.answered_late == 1
+    # Compared in the order read, the same run is a disagreement: the test can fail.
+    late_read.received_at = 12.0
+    late_read.status = 503
+    assert _compare_key("k", [record], consumer, Tally("httpx", 1)) != []
