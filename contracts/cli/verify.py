@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from contracts.cli._delivery_options import add_delivery_options, settings_from_args
 from contracts.cli._outputs import check_output
+from contracts.cli._width import PIPED_WIDTH
 from contracts.errors import UsageError
 
 if TYPE_CHECKING:  # imported when the command runs: --help and usage errors stay instant
@@ -136,7 +137,7 @@ def run_and_print(
     from contracts.verifier.report import print_report, verify
 
     # Not a terminal (a CI log, a pipe): 100 columns, long messages folded inside their cell.
-    console = Console() if sys.stdout.isatty() else Console(width=100)
+    console = Console() if sys.stdout.isatty() else Console(width=PIPED_WIDTH)
     err = Console(stderr=True)
     status = err.status("verifying...") if err.is_terminal else nullcontext()
     with status as spinner:

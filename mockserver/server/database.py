@@ -232,10 +232,7 @@ class Database:
 
             try:
                 import_json_lines(self, legacy.parent)
-                imported = legacy.with_name(legacy.name + ".imported")
-                if imported.exists():  # it holds the same bodies as the database: 0600 too
-                    imported.chmod(0o600)
-            except OSError as exc:
+            except OSError as exc:  # renaming the imported file (reading it is legacy's)
                 raise _unreadable(legacy, exc) from None
             except sqlite3.DatabaseError as exc:
                 raise self.damaged(exc) from None

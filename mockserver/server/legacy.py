@@ -82,7 +82,9 @@ def import_json_lines(database: Database, folder: Path) -> int:
             "%s: imported %d line(s) of the earlier JSON Lines state%s", source, lines,
             f", skipped {skipped} unreadable line(s)" if skipped else "",
         )  # fmt: skip
-    source.rename(source.with_name(LEGACY_NAME + ".imported"))
+    imported = source.with_name(LEGACY_NAME + ".imported")
+    source.rename(imported)
+    imported.chmod(0o600)  # it holds the same bodies as the database
     return lines
 
 
