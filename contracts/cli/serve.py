@@ -119,6 +119,9 @@ def _run(args: argparse.Namespace, config: ServerConfig, app: App) -> int:
         error = exc if isinstance(exc, OSError) else OSError("address in use")
         raise cannot_listen(args.host, args.port, error) from None
     try:
+        # The config's own warnings first: said before the line that says the server is up.
+        for warning in config.warnings:
+            print(f"warning: {warning}", file=sys.stderr, flush=True)
         app.guard.allow_host(args.host)
         where = f"http://{_shown_host(args.host)}:{server.server_port}"
         print(f"mock Record360 on {where}  (API: {where}/openapi.json)", flush=True)
@@ -135,8 +138,6 @@ def _run(args: argparse.Namespace, config: ServerConfig, app: App) -> int:
                 f"{waiting} to continue)",
                 flush=True,
             )
-        for warning in config.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
         for subscription in subscriptions:
             if subscription.insecure_warning:
                 print(subscription.insecure_warning, file=sys.stderr)
