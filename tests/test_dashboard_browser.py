@@ -21,6 +21,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -117,6 +118,22 @@ def wait(driver: WebDriver, css: str) -> WebElement:
     return found
 
 
+def click(driver: WebDriver, css: str) -> None:
+    """Click the element matching ``css``, found afresh: the page re-renders its rows as it polls
+    the API, so an element found a moment ago may be gone (stale) by the time it is clicked."""
+
+    def clicked(d: WebDriver) -> bool:
+        found = d.find_elements(By.CSS_SELECTOR, css)
+        if not found:
+            return False
+        found[0].click()
+        return True
+
+    WebDriverWait(driver, WAIT_S, ignored_exceptions=(StaleElementReferenceException,)).until(
+        clicked, message=f"could not click {css!r} within {WAIT_S} s"
+    )
+
+
 def screenshot(driver: webdriver.Chrome, path: Path, max_height: int = 4000) -> None:
     """The whole page, not just the window (Chromium's DevTools protocol, beyond the viewport)."""
     size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
@@ -164,7 +181,10 @@ def test_trigger_deliver_inspect_and_redeliver(site: Site, artifacts: Path, tmp_
         assert driver.execute_script("return window.notReloaded") is True
 
         # Its page: the attempt (credentials redacted) and the payload.
-        row.find_element(By.CSS_SELECTOR, '[data-testid="delivery-link"]').click()
+        click(
+            driver,
+            f'[data-testid="delivery-row"][data-id="{original}"] [data-testid="delivery-link"]',
+        )
         detail = wait(driver, f'#delivery[data-id="{original}"][data-status="delivered"]')
         [attempt] = detail.find_elements(By.CSS_SELECTOR, '[data-testid="attempt-row"]')
         assert attempt.get_attribute("data-status") == "202"

@@ -214,7 +214,6 @@ class Dispatcher:
             self._place(endpoint)
             if not claims:
                 continue
-            self._taken(sum(claim.was_pending for claim in claims))
             for claim in claims:
                 endpoint.on_wire.add(claim.seq)
                 endpoint.busy += 1
@@ -223,6 +222,9 @@ class Dispatcher:
                 self._in_flight[claim.seq] = claim
                 self.retries_on_wire += not claim.was_pending
                 self.jobs.put((claim, endpoint))
+            # Counted in flight before it leaves the queue: /healthz read in between must not
+            # find a claimed delivery in neither (a waiter would think everything settled).
+            self._taken(sum(claim.was_pending for claim in claims))
 
     def _place(self, endpoint: Endpoint, due: float | None = None) -> None:
         """Keep ``endpoint``'s place in :attr:`_heads` (its earliest waiting delivery), after
